@@ -1,0 +1,165 @@
+"""The ``sinmdm`` command line. Every subcommand reports user errors as one line on
+stderr and a non-zero exit code; only a bug in sinmdm itself shows a traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+from .bvh import read_bvh, write_bvh
+from .contacts import choose_contact_joints
+from .errors import SinmdmError
+from .features import FeatureLayout
+from .motion import DEFAULT_MAX_FPS, Motion
+from .presets import RigPreset, find_preset, match_preset
+from .skeleton import POSITION_CHANNELS, Skeleton
+
+app = typer.Typer(
+    name="sinmdm",
+    help="Learn the motifs of one BVH clip of any skeleton and synthesise new motion from it.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+ClipArg = typer.Argument(..., help="A BVH file.", show_default=False)
+FpsOption = typer.Option(None, "--fps", help="Frame rate to resample to (frames per second).", min=0.001)
+ContactsOption = typer.Option(
+    None,
+    "--contacts",
+    help="Comma-separated contact joint names, overriding the rig preset and automatic detection.",
+)
+PresetOption = typer.Option(
+    None, "--preset", help="Rig preset to use: a built-in name (e.g. mixamo) or a .toml file. Default: matched by joint names."
+)
+
+
+def _split_names(text: Optional[str]) -> Optional[list[str]]:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+def _preset_for(skeleton: Skeleton, preset: Optional[str]) -> Optional[RigPreset]:
+    chosen = find_preset(preset) if preset else match_preset(skeleton)
+    if preset and chosen is not None and not chosen.matches(skeleton):
+        missing = [n for n in chosen.match if skeleton.find(n) is None]
+        raise SinmdmError(f"preset '{chosen.name}' does not fit this skeleton: no joint {', '.join(missing[:5])}")
+    return chosen
+
+
+@app.command()
+def info(
+    clip: Path = ClipArg,
+    contacts: Optional[str] = ContactsOption,
+    preset: Optional[str] = PresetOption,
+    fps: Optional[float] = typer.Option(
+        None, "--fps", help=f"Frame rate the model would see. Default: the clip's, capped at {DEFAULT_MAX_FPS:g}.", min=0.001
+    ),
+    tree: bool = typer.Option(True, "--tree/--no-tree", help="Print the joint tree with each joint's channels."),
+) -> None:
+    """Describe a BVH clip: joints, channels, rate, length, height, rig preset and contact joints."""
+    motion = read_bvh(clip)
+    skeleton = motion.skeleton
+    rig = _preset_for(skeleton, preset)
+    model_motion = motion.at_training_rate(fps)
+    try:
+        joints, source = choose_contact_joints(model_motion, _split_names(contacts), rig)
+    except SinmdmError as exc:
+        raise SinmdmError(f"{clip}: {exc}") from None
+    layout = FeatureLayout.from_motion(model_motion, joints)
+
+    rows = [
+        ("file", str(clip)),
+        ("joints", f"{skeleton.n_joints} (+{len(skeleton.end_site_parents)} End Sites), tree depth {int(skeleton.depths.max()) + 1}"),
+        ("channels", _channel_summary(skeleton)),
+        ("rotation order", _order_summary(skeleton)),
+        ("frames", f"{motion.n_frames} at {motion.fps:g} fps (frame time {motion.frame_time:g} s)"),
+        ("duration", f"{motion.duration:.2f} s"),
+        ("height", f"{skeleton.height:.4g} (rest pose)"),
+        ("rig preset", f"{rig.name} ({rig.description})" if rig else "none matched"),
+        ("contact joints", (", ".join(skeleton.names[j] for j in joints) or "none") + f"  [{source}]"),
+        (
+            "model input",
+            f"{model_motion.n_frames} frames at {model_motion.fps:g} fps, {layout.n_channels} feature channels",
+        ),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        typer.echo(f"{key:<{width}}  {value}")
+    if tree:
+        typer.echo("\njoint tree (channels):")
+        typer.echo(_tree_text(skeleton))
+
+
+@app.command()
+def convert(
+    source: Path = typer.Argument(..., help="The BVH file to read.", show_default=False),
+    target: Path = typer.Argument(..., help="Where to write the canonical BVH.", show_default=False),
+    fps: Optional[float] = FpsOption,
+) -> None:
+    """Read any BVH and write a canonical one, optionally resampled to --fps.
+
+    The output keeps joint order, names, offsets, End Sites, channel lists and rotation
+    orders, writes one keyword per line (as Blender's importer expects), unwraps Euler
+    angles over time and writes the true frame time.
+    """
+    motion = read_bvh(source)
+    if fps is not None:
+        motion = motion.resample(fps)
+    _write(target, motion)
+    typer.echo(f"wrote {target} ({motion.n_frames} frames at {motion.fps:g} fps)")
+
+
+def _write(path: Path, motion: Motion) -> None:
+    if path.is_dir():
+        raise SinmdmError(f"{path}: is a directory; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bvh(path, motion)
+
+
+def _channel_summary(skeleton: Skeleton) -> str:
+    counts: dict[int, int] = {}
+    for chans in skeleton.channels:
+        counts[len(chans)] = counts.get(len(chans), 0) + 1
+    parts = ", ".join(f"{n} joints with {c}" for c, n in sorted(counts.items()))
+    return f"{skeleton.n_channels} per frame; {parts}; root has {len(skeleton.channels[0])}"
+
+
+def _order_summary(skeleton: Skeleton) -> str:
+    orders: dict[str, int] = {}
+    for j in range(skeleton.n_joints):
+        order = skeleton.rotation_order(j) or "none"
+        orders[order] = orders.get(order, 0) + 1
+    return ", ".join(f"{o} ({n} joints)" for o, n in sorted(orders.items(), key=lambda kv: -kv[1]))
+
+
+def _tree_text(skeleton: Skeleton) -> str:
+    ends = np.bincount(skeleton.end_site_parents, minlength=skeleton.n_joints)
+    lines = []
+    for j, name in enumerate(skeleton.names):
+        chans = skeleton.channels[j]
+        pos = "".join(c[0] for c in chans if c in POSITION_CHANNELS)
+        rot = skeleton.rotation_order(j)
+        desc = ", ".join(filter(None, [f"pos {pos}" if pos else "", f"rot {rot}" if rot else ""])) or "no channels"
+        end = " + End Site" if ends[j] else ""
+        lines.append(f"{'  ' * int(skeleton.depths[j])}{name}  [{desc}]{end}")
+    return "\n".join(lines)
+
+
+def run(argv: Optional[list[str]] = None) -> int:
+    """Run the CLI and return its exit code; user errors become one line on stderr."""
+    try:
+        app(args=argv, prog_name="sinmdm")  # standalone: always ends in SystemExit
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except SinmdmError as exc:
+        typer.echo(f"sinmdm: error: {exc}", err=True)
+        return 1
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

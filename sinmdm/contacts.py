@@ -1,0 +1,77 @@
+"""Foot contacts for any creature: which joints touch the floor, and when.
+
+Y is up, as in every BVH convention we know of. All thresholds are fractions of the
+skeleton height (per second for speeds), so they hold for a crab and a dragon alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .motion import Motion
+from .presets import RigPreset
+
+HEIGHT_MARGIN = 0.04  # a contact joint is within this of its planted height...
+SPEED_LIMIT = 0.15  # ...and slower than this (heights per second)
+FLOOR_REACH = 0.12  # a candidate's planted height is within this of the floor
+MIN_CONTACT_FRACTION = 0.1  # and it is in contact in at least this share of frames
+PLANTED_PERCENTILE = 5.0  # the height a joint rests at, robust to a few glitched frames
+
+
+def joint_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
+    """(F, K) speed of each joint, the last frame repeating the one before."""
+    if len(positions) < 2:
+        return np.zeros(positions.shape[:2])
+    speed = np.linalg.norm(np.diff(positions, axis=0), axis=-1) * fps
+    return np.concatenate([speed, speed[-1:]], axis=0)
+
+
+def contact_labels(motion: Motion, joints: list[int], world: np.ndarray | None = None) -> np.ndarray:
+    """(F, K) 0/1 contact labels: the joint rests near its planted height and barely moves."""
+    if not joints:
+        return np.zeros((motion.n_frames, 0))
+    positions = (motion.world_positions() if world is None else world)[:, joints]
+    return _in_contact(positions, motion.fps, motion.skeleton.height).astype(np.float64)
+
+
+def _in_contact(positions: np.ndarray, fps: float, height: float) -> np.ndarray:
+    y = positions[..., 1]
+    planted = np.percentile(y, PLANTED_PERCENTILE, axis=0)
+    low = y < planted + HEIGHT_MARGIN * height
+    slow = joint_speeds(positions, fps) < SPEED_LIMIT * height
+    return low & slow
+
+
+def detect_contact_joints(motion: Motion) -> list[int]:
+    """End effectors that come down to the floor and stay still there for a while.
+
+    Candidates are the joints without child joints (every limb ends in one); the floor is
+    the lowest planted height among them. A candidate qualifies when its planted height is
+    near the floor and it is in contact (low and slow) in at least 10% of the frames. An
+    in-place clip (feet slide back under a still root) has no slow frames, so there the
+    candidates near the floor that are low often enough are taken.
+    """
+    skeleton = motion.skeleton
+    height = skeleton.height
+    leaves = np.array([j for j in range(skeleton.n_joints) if not skeleton.children[j]], dtype=np.int64)
+    tips = motion.world_positions()[:, leaves]
+    planted = np.percentile(tips[..., 1], PLANTED_PERCENTILE, axis=0)
+    near_floor = planted < planted.min() + FLOOR_REACH * height
+    contact = _in_contact(tips, motion.fps, height).mean(axis=0) >= MIN_CONTACT_FRACTION
+    if not np.any(near_floor & contact):
+        low = tips[..., 1] < planted + HEIGHT_MARGIN * height
+        contact = low.mean(axis=0) >= MIN_CONTACT_FRACTION
+    return leaves[near_floor & contact].tolist()
+
+
+def choose_contact_joints(
+    motion: Motion, names: list[str] | None = None, preset: RigPreset | None = None
+) -> tuple[list[int], str]:
+    """Contact joints and where they came from: the user's names, else the rig preset's,
+    else detected from the clip."""
+    skeleton = motion.skeleton
+    if names:
+        return [skeleton.index(n) for n in names], "given"
+    if preset is not None and preset.contacts:
+        return preset.contact_joints(skeleton), f"preset {preset.name}"
+    return detect_contact_joints(motion), "detected"

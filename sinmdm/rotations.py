@@ -1,0 +1,147 @@
+"""Rotation conversions, batched over any leading axes, for numpy arrays and torch tensors.
+
+Conventions:
+- Matrices rotate column vectors: ``world = R @ local``.
+- An Euler order is the order of the rotation channels in a BVH file, e.g. ``"ZXY"`` for
+  ``Zrotation Xrotation Yrotation``, meaning ``R = Rz @ Rx @ Ry`` (intrinsic, as scipy's
+  upper-case sequences). Angles are in radians unless a name says degrees.
+- The 6D representation is the first two columns of the matrix (Zhou et al. 2019),
+  laid out as ``[c0x, c0y, c0z, c1x, c1y, c1z]``.
+
+Each function dispatches on its input type, so numpy and torch share one implementation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TypeVar
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+Array = TypeVar("Array", np.ndarray, torch.Tensor)
+
+AXES = "XYZ"
+# Sequences scipy (and any sane BVH) accepts: three distinct axes, or a repeated first
+# and last axis (proper Euler angles).
+VALID_ORDERS = frozenset(
+    a + b + c
+    for a in AXES
+    for b in AXES
+    for c in AXES
+    if a != b and b != c and (a == c or len({a, b, c}) == 3)
+)
+
+
+def _xp(x: Array):  # noqa: ANN202 - returns a module
+    return torch if isinstance(x, torch.Tensor) else np
+
+
+def order_to_axes(order: str) -> np.ndarray:
+    """``"ZXY"`` -> ``[2, 0, 1]``."""
+    return np.array([AXES.index(c) for c in order.upper()], dtype=np.int64)
+
+
+def euler_to_matrix(angles: Array, axes: np.ndarray) -> Array:
+    """Rotation matrices from Euler angles.
+
+    angles: (..., 3) radians, one per channel in file order.
+    axes: int array broadcastable to ``angles`` giving each channel's axis (0=X, 1=Y, 2=Z),
+    so one call handles joints with different orders.
+    """
+    xp = _xp(angles)
+    axes = np.broadcast_to(axes, angles.shape)
+    eye = np.eye(3)[axes]  # (..., 3, 3): unit vector of each channel's axis
+    if xp is torch:
+        eye = torch.as_tensor(eye, dtype=angles.dtype, device=angles.device)
+    result = None
+    for k in range(3):  # three elementary rotations, composed left to right
+        rot = _axis_angle_matrix(eye[..., k, :], angles[..., k])
+        result = rot if result is None else result @ rot
+    return result
+
+
+def _axis_angle_matrix(axis: Array, angle: Array) -> Array:
+    """Rodrigues' formula for unit ``axis`` (..., 3) and ``angle`` (...)."""
+    xp = _xp(angle)
+    c = xp.cos(angle)[..., None, None]
+    s = xp.sin(angle)[..., None, None]
+    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
+    zero = xp.zeros_like(x)
+    skew = xp.stack(
+        [
+            xp.stack([zero, -z, y], axis=-1),
+            xp.stack([z, zero, -x], axis=-1),
+            xp.stack([-y, x, zero], axis=-1),
+        ],
+        axis=-2,
+    )
+    outer = axis[..., :, None] * axis[..., None, :]
+    eye = xp.eye(3, dtype=angle.dtype) if xp is np else torch.eye(3, dtype=angle.dtype, device=angle.device)
+    return c * eye + s * skew + (1 - c) * outer
+
+
+def matrix_to_euler(matrix: np.ndarray, order: str) -> np.ndarray:
+    """Euler angles (..., 3) in radians, in channel order, from matrices (..., 3, 3)."""
+    shape = matrix.shape[:-2]
+    with warnings.catch_warnings():  # gimbal lock is handled by scipy; its warning is noise
+        warnings.simplefilter("ignore", UserWarning)
+        angles = Rotation.from_matrix(matrix.reshape(-1, 3, 3)).as_euler(order.upper())
+    return angles.reshape(*shape, 3)
+
+
+def matrix_to_6d(matrix: Array) -> Array:
+    """(..., 3, 3) -> (..., 6): the first two columns."""
+    xp = _xp(matrix)
+    return xp.concatenate([matrix[..., :, 0], matrix[..., :, 1]], axis=-1)
+
+
+def sixd_to_matrix(sixd: Array) -> Array:
+    """(..., 6) -> (..., 3, 3) by Gram-Schmidt, so any 6 numbers give a valid rotation."""
+    xp = _xp(sixd)
+    a, b = sixd[..., :3], sixd[..., 3:]
+    c0 = _normalise(a)
+    c1 = _normalise(b - (c0 * b).sum(axis=-1, keepdims=True) * c0)
+    c2 = _cross(c0, c1)
+    return xp.stack([c0, c1, c2], axis=-1)
+
+
+def _normalise(v: Array, eps: float = 1e-8) -> Array:
+    xp = _xp(v)
+    norm = xp.sqrt((v * v).sum(axis=-1, keepdims=True))
+    return v / xp.clip(norm, eps, None)
+
+
+def _cross(a: Array, b: Array) -> Array:
+    if isinstance(a, torch.Tensor):
+        return torch.linalg.cross(a, b, dim=-1)
+    return np.cross(a, b)
+
+
+def matrix_to_quaternion(matrix: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) -> (..., 4) unit quaternions, scalar last."""
+    shape = matrix.shape[:-2]
+    return Rotation.from_matrix(matrix.reshape(-1, 3, 3)).as_quat().reshape(*shape, 4)
+
+
+def quaternion_to_matrix(quat: np.ndarray) -> np.ndarray:
+    """(..., 4) scalar-last quaternions -> (..., 3, 3)."""
+    shape = quat.shape[:-1]
+    return Rotation.from_quat(quat.reshape(-1, 4)).as_matrix().reshape(*shape, 3, 3)
+
+
+def slerp(q0: np.ndarray, q1: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Spherical interpolation of unit quaternions (..., 4) with weights w (...)."""
+    dot = (q0 * q1).sum(axis=-1, keepdims=True)
+    q1 = np.where(dot < 0, -q1, q1)  # take the short way round
+    dot = np.abs(dot).clip(None, 1.0)
+    theta = np.arccos(dot)
+    sin = np.sin(theta)
+    w = w[..., None]
+    near = sin < 1e-6  # nearly equal: linear interpolation is exact enough and stable
+    safe = np.where(near, 1.0, sin)
+    a = np.where(near, 1 - w, np.sin((1 - w) * theta) / safe)
+    b = np.where(near, w, np.sin(w * theta) / safe)
+    out = a * q0 + b * q1
+    return out / np.linalg.norm(out, axis=-1, keepdims=True)
