@@ -17,7 +17,7 @@ import numpy as np
 from .atomic import atomic_write
 from .errors import BVHError, SinmdmError
 from .motion import Motion
-from .rotations import euler_to_matrix, matrix_to_euler
+from .rotations import euler_to_matrix, matrix_to_euler, unwrap_euler
 from .skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
 
 KNOWN_CHANNELS = {c.lower(): c for c in POSITION_CHANNELS + ROTATION_CHANNELS}
@@ -308,7 +308,7 @@ def motion_to_channels(motion: Motion) -> np.ndarray:
     for order in np.unique(orders).tolist():  # one scipy call per distinct order, not per joint
         sel = np.flatnonzero(orders == order)
         angles = matrix_to_euler(motion.rotations[:, joints[sel]], order)
-        data[:, cols[sel]] = np.degrees(np.unwrap(angles, axis=0))
+        data[:, cols[sel]] = np.degrees(unwrap_euler(angles, order))
     joint, axis, col = skeleton.position_columns
     data[:, col] = motion.translations[:, joint, axis]
     return data

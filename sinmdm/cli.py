@@ -124,7 +124,7 @@ def _channel_summary(skeleton: Skeleton) -> str:
     counts: dict[int, int] = {}
     for chans in skeleton.channels:
         counts[len(chans)] = counts.get(len(chans), 0) + 1
-    parts = ", ".join(f"{n} joints with {c}" for c, n in sorted(counts.items()))
+    parts = ", ".join(f"{_joints(n)} with {c}" for c, n in sorted(counts.items()))
     return f"{skeleton.n_channels} per frame; {parts}; root has {len(skeleton.channels[0])}"
 
 
@@ -133,7 +133,11 @@ def _order_summary(skeleton: Skeleton) -> str:
     for j in range(skeleton.n_joints):
         order = skeleton.rotation_order(j) or "none"
         orders[order] = orders.get(order, 0) + 1
-    return ", ".join(f"{o} ({n} joints)" for o, n in sorted(orders.items(), key=lambda kv: -kv[1]))
+    return ", ".join(f"{o} ({_joints(n)})" for o, n in sorted(orders.items(), key=lambda kv: -kv[1]))
+
+
+def _joints(count: int) -> str:
+    return f"{count} joint" if count == 1 else f"{count} joints"
 
 
 def _tree_text(skeleton: Skeleton) -> str:

@@ -145,3 +145,28 @@ def slerp(q0: np.ndarray, q1: np.ndarray, w: np.ndarray) -> np.ndarray:
     b = np.where(near, w, np.sin(w * theta) / safe)
     out = a * q0 + b * q1
     return out / np.linalg.norm(out, axis=-1, keepdims=True)
+
+
+def unwrap_euler(angles: np.ndarray, order: str) -> np.ndarray:
+    """Make Euler angles (F, ..., 3) in radians continuous over frames (axis 0).
+
+    Every rotation has two Euler solutions, (a, b, c) and (a + pi, pi - b, c + pi) (or
+    -b for proper Euler orders). scipy returns the one with the middle angle in its
+    principal range, so a smooth turn through that range's edge makes a and c jump by pi.
+    Such jumps are found without a loop: the frames after an odd number of them take the
+    other solution; then each channel is unwrapped by whole turns.
+    """
+    if len(angles) < 2:
+        return angles
+    a, b, c = angles[..., 0], angles[..., 1], angles[..., 2]
+
+    def wrapped(x: np.ndarray) -> np.ndarray:
+        return np.abs((x + np.pi) % (2 * np.pi) - np.pi)
+
+    jump = wrapped(np.diff(a, axis=0)) + wrapped(np.diff(c, axis=0)) > np.pi
+    other = np.concatenate([np.zeros_like(jump[:1]), np.cumsum(jump, axis=0) % 2 == 1])
+    proper = order[0] == order[2]
+    b_other = -b if proper else np.pi - b
+    flipped = np.stack([a + np.pi, b_other, c + np.pi], axis=-1)
+    chosen = np.where(other[..., None], flipped, angles)
+    return np.unwrap(chosen, axis=0)

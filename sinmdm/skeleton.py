@@ -242,6 +242,12 @@ class Skeleton:
         diff = [self.names[j] for j in range(self.n_joints) if self.channels[j] != other.channels[j]]
         if diff:
             return "different channels for joints " + ", ".join(diff[:8])
+        if not np.array_equal(self.end_site_parents, other.end_site_parents):
+            return "End Sites on different joints"
+        moved = np.abs(self.end_site_offsets - other.end_site_offsets).max(axis=1, initial=0) > tol
+        if np.any(moved):
+            names = [self.names[j] for j in self.end_site_parents[moved]]
+            return "different End Site offsets below joints " + ", ".join(names[:8])
         return None
 
     # ---------------------------------------------------------- serialisation
