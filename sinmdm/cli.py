@@ -116,7 +116,10 @@ def convert(
 def _write(path: Path, motion: Motion) -> None:
     if path.is_dir():
         raise SinmdmError(f"{path}: is a directory; give a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SinmdmError(f"{path.parent}: cannot create folder: {exc.strerror or exc}") from None
     write_bvh(path, motion)
 
 

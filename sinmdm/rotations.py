@@ -13,7 +13,6 @@ Each function dispatches on its input type, so numpy and torch share one impleme
 
 from __future__ import annotations
 
-import warnings
 from typing import TypeVar
 
 import numpy as np
@@ -83,12 +82,32 @@ def _axis_angle_matrix(axis: Array, angle: Array) -> Array:
 
 
 def matrix_to_euler(matrix: np.ndarray, order: str) -> np.ndarray:
-    """Euler angles (..., 3) in radians, in channel order, from matrices (..., 3, 3)."""
-    shape = matrix.shape[:-2]
-    with warnings.catch_warnings():  # gimbal lock is handled by scipy; its warning is noise
-        warnings.simplefilter("ignore", UserWarning)
-        angles = Rotation.from_matrix(matrix.reshape(-1, 3, 3)).as_euler(order.upper())
-    return angles.reshape(*shape, 3)
+    """Euler angles (..., 3) in radians, in channel order, from matrices (..., 3, 3).
+
+    Ranges as scipy's: the first and third angle in (-pi, pi], the middle one in
+    [-pi/2, pi/2] (three distinct axes) or [0, pi] (first axis repeated). Not scipy's
+    ``as_euler`` itself: within 1e-7 of gimbal lock it snaps to the lock and is off by up
+    to ~1e-7. Here the first two angles come from atan2 of well-conditioned entries and
+    the third is solved exactly from the rotation the first two leave over, so the round
+    trip is exact at, near and away from the lock.
+    """
+    i, j, last = order_to_axes(order).tolist()
+    proper = i == last
+    k = 3 - i - j if proper else last
+    sign = 1.0 if (j - i) % 3 == 1 else -1.0  # +1 when (i, j, k) is a cyclic order
+    r = matrix
+    if proper:
+        b = np.arctan2(np.hypot(r[..., i, j], r[..., i, k]), r[..., i, i])
+        a = np.arctan2(r[..., j, i], -sign * r[..., k, i])
+    else:
+        b = np.arctan2(sign * r[..., i, k], np.hypot(r[..., i, i], r[..., i, j]))
+        a = np.arctan2(-sign * r[..., j, k], r[..., k, k])
+    eye = np.eye(3)
+    first_two = _axis_angle_matrix(eye[i], a) @ _axis_angle_matrix(eye[j], b)
+    rest = np.swapaxes(first_two, -1, -2) @ r  # a rotation about the third axis alone
+    p, q = (last + 1) % 3, (last + 2) % 3
+    c = np.arctan2(rest[..., q, p] - rest[..., p, q], rest[..., p, p] + rest[..., q, q])
+    return np.stack([a, b, c], axis=-1)
 
 
 def matrix_to_6d(matrix: Array) -> Array:
