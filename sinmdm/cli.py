@@ -16,7 +16,10 @@ from .errors import SinmdmError
 from .features import FeatureLayout
 from .motion import DEFAULT_MAX_FPS, Motion
 from .presets import RigPreset, find_preset, match_preset
+from .generate import DEFAULT_STEPS, sample_features, to_motions
+from .runs import Run, default_run_dir, parse_length, pick_device, resolve_run
 from .skeleton import POSITION_CHANNELS, Skeleton
+from .train import TrainSettings
 
 app = typer.Typer(
     name="sinmdm",
@@ -111,6 +114,77 @@ def convert(
         motion = motion.resample(fps)
     _write(target, motion)
     typer.echo(f"wrote {target} ({motion.n_frames} frames at {motion.fps:g} fps)")
+
+
+@app.command()
+def train(
+    clip: Path = ClipArg,
+    steps: Optional[int] = typer.Option(
+        None, "--steps", min=1, help=f"Training steps (default {TrainSettings.steps} unless --minutes is given)."
+    ),
+    minutes: Optional[float] = typer.Option(
+        None, "--minutes", min=0.01, help="Wall-clock budget in minutes; with --steps, whichever ends first."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for initialisation, crops and noise."),
+    fps: Optional[float] = typer.Option(
+        None, "--fps", min=0.001, help=f"Frame rate to train at. Default: the clip's, capped at {DEFAULT_MAX_FPS:g}."
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder. Default: runs/<clip name>."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    contacts: Optional[str] = ContactsOption,
+    preset: Optional[str] = PresetOption,
+    width: int = typer.Option(TrainSettings.width, "--width", min=8, help="Model width (channels per frame inside)."),
+    blocks: int = typer.Option(TrainSettings.blocks, "--blocks", min=1, help="Local-attention blocks."),
+    window: int = typer.Option(
+        TrainSettings.window, "--window", min=1, help="Frames each block attends to (odd). Receptive field: 1 + (window-1)*blocks."
+    ),
+) -> None:
+    """Train a single-motion diffusion model on one BVH clip.
+
+    Writes the run folder: model.pt (weights, loadable with torch.load(weights_only=True)),
+    config.json, features.json (feature layout and normalisation), clip.bvh (the training
+    clip), loss.png and preview.bvh, and records it as the latest run. Ctrl-C stops after
+    the current step and leaves a checkpoint that --resume continues.
+    """
+    from .train import train as run_training
+
+    motion = read_bvh(clip)
+    settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window)
+    settings.steps = steps if steps is not None else (None if minutes is not None else settings.steps)
+    settings.minutes = minutes
+    run_dir = out or default_run_dir(clip)
+    path, finished = run_training(
+        clip, run_dir, settings, device=pick_device(device), fps=fps,
+        contacts=_split_names(contacts), preset=_preset_for(motion.skeleton, preset), resume=resume,
+    )
+    if finished:
+        typer.echo(f"trained: {path}")
+    else:
+        typer.echo(f"stopped; checkpoint saved in {path}. Continue with: sinmdm train {clip} --out {path} --resume")
+        raise typer.Exit(130)
+
+
+@app.command()
+def generate(
+    model: Optional[Path] = typer.Option(None, "--model", help="Run folder (or its model.pt). Default: the latest run."),
+    length: str = typer.Option("1x", "--length", help="Frames (600), seconds (10s) or a multiple of the training clip (2x)."),
+    n: int = typer.Option(1, "--n", min=1, help="How many motions to generate."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same motions."),
+    steps: int = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Sampling steps."),
+    loop: bool = typer.Option(False, "--loop", help="Make each motion loop seamlessly (its last frame flows into its first)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder. Default: <run>/samples."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+) -> None:
+    """Generate new motions of any length from a trained model, as BVH files
+    (DIR/generate_<i>.bvh) on the training skeleton."""
+    run = Run.load(resolve_run(model), pick_device(device))
+    frames = parse_length(length, run.train_frames, run.layout.fps)
+    folder = out or run.path / "samples"
+    motions = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed, loop=loop))
+    for i, motion in enumerate(motions):
+        _write(folder / f"generate_{i}.bvh", motion)
+        typer.echo(str(folder / f"generate_{i}.bvh"))
 
 
 def _write(path: Path, motion: Motion) -> None:

@@ -64,6 +64,7 @@ def synthetic_bvh(
     number_format: str = "{:.6f}",
     prefix: str = "",
     frame_time: str = "0.0333333",
+    smooth: bool = False,
 ) -> str:
     rng = np.random.default_rng(seed)
     joints = [
@@ -101,8 +102,15 @@ def synthetic_bvh(
 
     emit(0, 0)
     width = sum(len(j[3].split()) for j in joints)
-    values = rng.uniform(-60, 60, size=(frames, width))
-    values[:, 0:3] = rng.uniform(-5, 5, size=(frames, 3)) + [0, 10, 0]
+    if smooth:  # sinusoids of a few periods: something a model can learn
+        t = np.arange(frames)[:, None]
+        period = rng.uniform(15, 40, size=(1, width))
+        values = 40 * np.sin(2 * np.pi * t / period + rng.uniform(0, 6, size=(1, width)))
+        values[:, 0] = 0.3 * t[:, 0]  # walk along X
+        values[:, 1:3] = [10, 0] + 0.5 * values[:, 1:3] / 40
+    else:
+        values = rng.uniform(-60, 60, size=(frames, width))
+        values[:, 0:3] = rng.uniform(-5, 5, size=(frames, 3)) + [0, 10, 0]
     lines += ["MOTION", f"Frames:{frames_sep}{frames}", f"Frame Time: {frame_time}"]
     lines += [" ".join(number_format.format(v) for v in row) for row in values]
     text = newline.join(lines)

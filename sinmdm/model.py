@@ -1,0 +1,133 @@
+"""The denoiser: a shallow stack of local-attention blocks with a narrow receptive field.
+
+Each block lets every frame attend to the ``window`` frames around it (itself included),
+with a learned bias per head and relative offset, then applies an MLP; both are
+conditioned on the diffusion timestep by adaptive LayerNorm (scale, shift and a gate that
+starts at zero, so each block starts as the identity). Nothing in the network depends on
+the sequence length, so a model trained on short crops samples any length.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import SinmdmError
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    channels: int  # feature channels per frame
+    width: int = 128
+    blocks: int = 8
+    heads: int = 4
+    window: int = 3  # frames each frame attends to (odd)
+    mlp_ratio: int = 4
+    drop_path: float = 0.0  # stochastic depth of the last block (linearly less before it)
+
+    def __post_init__(self) -> None:
+        if self.window < 1 or self.window % 2 == 0:
+            raise SinmdmError(f"window must be odd and positive, got {self.window}")
+        if self.width % self.heads:
+            raise SinmdmError(f"width {self.width} is not divisible by the {self.heads} attention heads")
+
+    @property
+    def receptive_field(self) -> int:
+        """Frames of input that can influence one output frame."""
+        return 1 + (self.window - 1) * self.blocks
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding (B, dim) of integer or fractional timesteps (B,)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    angles = t.float()[:, None] * freqs[None]
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+
+
+class LocalAttention(nn.Module):
+    """Multi-head self-attention over a sliding window of frames, with a learned bias per
+    head and relative offset. Neighbours are gathered with ``unfold``: no loop over frames."""
+
+    def __init__(self, width: int, heads: int, window: int) -> None:
+        super().__init__()
+        self.heads, self.window = heads, window
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.bias = nn.Parameter(torch.zeros(heads, window))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c = x.shape
+        h, w, r = self.heads, self.window, self.window // 2
+        q, k, v = self.qkv(x).view(b, t, 3, h, c // h).permute(2, 0, 3, 1, 4)  # each (B, H, T, D)
+        # (B, H, T, D, W): the W neighbours of each frame, zero-padded at the ends.
+        k = F.pad(k, (0, 0, r, r)).unfold(2, w, 1)
+        v = F.pad(v, (0, 0, r, r)).unfold(2, w, 1)
+        scores = torch.einsum("bhtd,bhtdw->bhtw", q, k) / math.sqrt(c // h) + self.bias[None, :, None, :]
+        # Padding is not a frame: mask it so the clip's ends are not pulled towards zero.
+        index = torch.arange(t, device=x.device)[:, None] + torch.arange(-r, r + 1, device=x.device)[None]
+        outside = (index < 0) | (index >= t)
+        scores = scores.masked_fill(outside[None, None], float("-inf"))
+        attended = torch.einsum("bhtw,bhtdw->bhtd", scores.softmax(dim=-1), v)
+        return self.out(attended.transpose(1, 2).reshape(b, t, c))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, drop_path: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(cfg.width, elementwise_affine=False)
+        self.attn = LocalAttention(cfg.width, cfg.heads, cfg.window)
+        self.norm2 = nn.LayerNorm(cfg.width, elementwise_affine=False)
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.width, cfg.mlp_ratio * cfg.width),
+            nn.GELU(),
+            nn.Linear(cfg.mlp_ratio * cfg.width, cfg.width),
+        )
+        self.modulation = nn.Linear(cfg.width, 6 * cfg.width)
+        nn.init.zeros_(self.modulation.weight)
+        nn.init.zeros_(self.modulation.bias)
+        self.drop_path = drop_path
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(cond)[:, None].chunk(6, dim=-1)
+        x = x + self._drop(gate1 * self.attn(self.norm1(x) * (1 + scale1) + shift1))
+        return x + self._drop(gate2 * self.mlp(self.norm2(x) * (1 + scale2) + shift2))
+
+    def _drop(self, x: torch.Tensor) -> torch.Tensor:
+        """Stochastic depth: drop the whole residual branch per sample while training."""
+        if not self.training or self.drop_path == 0.0:
+            return x
+        keep = torch.rand(x.shape[0], 1, 1, device=x.device) >= self.drop_path
+        return x * keep / (1.0 - self.drop_path)
+
+
+class Denoiser(nn.Module):
+    """F(x_t, t): (B, T, C) noisy normalised features and timesteps (B,) -> (B, T, C)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Linear(cfg.channels, cfg.width)
+        self.time = nn.Sequential(nn.Linear(cfg.width, cfg.width), nn.SiLU(), nn.Linear(cfg.width, cfg.width))
+        rates = [cfg.drop_path * (i + 1) / cfg.blocks for i in range(cfg.blocks)]
+        self.blocks = nn.ModuleList(Block(cfg, rate) for rate in rates)
+        self.norm = nn.LayerNorm(cfg.width, elementwise_affine=False)
+        self.head = nn.Linear(cfg.width, cfg.channels)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        cond = F.silu(self.time(timestep_embedding(t, self.cfg.width)))
+        h = self.embed(x)
+        for block in self.blocks:
+            h = block(h, cond)
+        return self.head(self.norm(h))
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())

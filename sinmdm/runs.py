@@ -1,0 +1,112 @@
+"""Run directories: what `train` writes, how later commands find and load a model."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .atomic import atomic_write
+from .checkpoint import load_checkpoint
+from .errors import SinmdmError
+from .features import FeatureLayout
+from .model import Denoiser, ModelConfig
+
+RUNS_ROOT = Path("runs")
+LATEST = RUNS_ROOT / "latest"  # a text file holding the path of the newest run
+CHECKPOINT = "model.pt"
+CONFIG = "config.json"
+STATS = "features.json"
+CLIP = "clip.bvh"
+LOSS_PLOT = "loss.png"
+PREVIEW = "preview.bvh"
+
+
+def default_run_dir(clip: Path) -> Path:
+    return RUNS_ROOT / clip.stem
+
+
+def record_latest(run_dir: Path) -> None:
+    LATEST.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(LATEST, "w", encoding="utf-8") as out:
+        out.write(str(run_dir.resolve()) + "\n")
+
+
+def resolve_run(model: str | Path | None) -> Path:
+    """The run folder named by ``--model`` (a folder or its model.pt), else the latest."""
+    if model is None:
+        if not LATEST.is_file():
+            raise SinmdmError("no trained model found: train one with `sinmdm train CLIP.bvh`, or pass --model RUN")
+        path = Path(LATEST.read_text(encoding="utf-8").strip())
+    else:
+        path = Path(model)
+        if path.is_file():
+            path = path.parent
+    if not (path / CHECKPOINT).is_file():
+        raise SinmdmError(f"{path}: not a trained run (no {CHECKPOINT} in it)")
+    return path
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    with atomic_write(path, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2)
+        out.write("\n")
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` takes CUDA, then Apple's MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SinmdmError("--device cuda: no CUDA GPU is available to this torch")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise SinmdmError("--device mps: Apple's MPS backend is not available")
+    if name not in ("cpu", "cuda", "mps"):
+        raise SinmdmError(f"unknown device '{name}': use auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+def parse_length(text: str, reference_frames: int, fps: float) -> int:
+    """Frames from ``600`` (frames), ``10s`` (seconds) or ``2x`` (times the reference)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([sx]?)\s*", text.lower())
+    if not match:
+        raise SinmdmError(f"length '{text}' is not understood: use frames (600), seconds (10s) or a multiple (2x)")
+    value, unit = float(match.group(1)), match.group(2)
+    frames = round(value * fps) if unit == "s" else round(value * reference_frames) if unit == "x" else value
+    if frames != int(frames) or frames < 1:
+        raise SinmdmError(f"length '{text}' must come to a whole number of frames, at least 1")
+    return int(frames)
+
+
+@dataclass
+class Run:
+    """A trained model ready to sample: its EMA network, feature layout and settings."""
+
+    path: Path
+    network: Denoiser
+    layout: FeatureLayout
+    config: ModelConfig
+    train_frames: int
+    step: int
+    device: torch.device
+
+    @classmethod
+    def load(cls, path: Path, device: torch.device) -> Run:
+        state = load_checkpoint(path / CHECKPOINT, device)
+        try:
+            config = ModelConfig(**state["model_config"])
+            layout = FeatureLayout.from_dict(state["layout"])
+            network = Denoiser(config).to(device)
+            network.load_state_dict(state["ema"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise SinmdmError(f"{path / CHECKPOINT}: checkpoint is incomplete or does not fit this sinmdm ({exc})") from None
+        network.eval()
+        return cls(path, network, layout, config, int(state["train_frames"]), int(state["step"]), device)

@@ -1,0 +1,299 @@
+"""Training on one clip: random crops, AdamW, an EMA of the weights, periodic atomic
+checkpoints, resume, and a clean stop on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from . import __version__
+from .atomic import atomic_write
+from .bvh import read_bvh, write_bvh
+from .checkpoint import load_checkpoint, save_checkpoint
+from .contacts import choose_contact_joints
+from .diffusion import Diffusion
+from .errors import SinmdmError
+from .features import FeatureLayout
+from .generate import sample_features, to_motions
+from .model import Denoiser, ModelConfig
+from .presets import RigPreset
+from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, PREVIEW, STATS, Run, record_latest, write_json
+
+
+@dataclass
+class TrainSettings:
+    steps: Optional[int] = 3000
+    minutes: Optional[float] = None  # a wall-clock budget instead of (or capping) steps
+    batch: int = 32
+    crop: int = 64  # frames per training crop: several receptive fields
+    lr: float = 1e-3
+    warmup: int = 100
+    weight_decay: float = 0.01
+    ema: float = 0.999
+    stretch: float = 0.2  # crops play at a random speed in [1 - stretch, 1 + stretch]
+    seed: int = 0
+    checkpoint_seconds: float = 60.0
+    width: int = 128
+    blocks: int = 8
+    window: int = 3
+
+
+class CropSampler:
+    """Random, optionally time-stretched crops of one clip's features, made in one
+    batched gather (no loop over crops or frames)."""
+
+    def __init__(self, raw: torch.Tensor, layout: FeatureLayout, crop: int, stretch: float) -> None:
+        self.raw, self.layout, self.crop, self.stretch = raw, layout, crop, stretch
+        self.velocity = layout.slices["velocity"]
+        self.mean = torch.as_tensor(layout.mean, dtype=raw.dtype, device=raw.device)
+        self.std = torch.as_tensor(layout.std, dtype=raw.dtype, device=raw.device)
+
+    def __call__(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        frames = self.raw.shape[0]
+        speed = 1 + self.stretch * (2 * torch.rand(batch, generator=generator) - 1)
+        # A crop at speed s covers (crop - 1) * s source frames; clips too short for that
+        # play slower.
+        speed = torch.minimum(speed, torch.tensor((frames - 1) / max(self.crop - 1, 1)))
+        span = (self.crop - 1) * speed
+        start = torch.rand(batch, generator=generator) * (frames - 1 - span)
+        where = (start[:, None] + torch.arange(self.crop)[None] * speed[:, None]).to(self.raw.device)
+        lo = where.floor().long().clamp(0, frames - 1)
+        hi = (lo + 1).clamp(max=frames - 1)
+        w = (where - lo)[..., None].to(self.raw.dtype)
+        crops = self.raw[lo] * (1 - w) + self.raw[hi] * w
+        # Velocities are per frame: a crop played faster covers more ground per frame.
+        crops[..., self.velocity] *= speed.to(crops)[:, None, None]
+        return (crops - self.mean) / self.std
+
+
+def train(
+    clip: Path,
+    out: Path,
+    settings: TrainSettings,
+    *,
+    device: torch.device,
+    fps: Optional[float] = None,
+    contacts: Optional[list[str]] = None,
+    preset: Optional[RigPreset] = None,
+    resume: bool = False,
+    console: Optional[Console] = None,
+) -> tuple[Path, bool]:
+    """Train on ``clip`` into the run folder ``out``. Returns the folder and whether the
+    run finished (False when it was stopped and left resumable)."""
+    console = console or Console(stderr=True)
+    motion = read_bvh(clip).at_training_rate(fps)
+    checkpoint_path = out / CHECKPOINT
+    state: dict[str, Any] | None = None
+    if resume:
+        state = load_checkpoint(checkpoint_path, device)
+        layout = FeatureLayout.from_dict(state["layout"])
+        diff = layout.skeleton.difference(motion.skeleton)
+        if diff:
+            raise SinmdmError(f"{clip}: not the clip this run was trained on: {diff}")
+        saved = TrainSettings(**state["settings"])
+        settings = TrainSettings(**{**asdict(saved), "steps": settings.steps, "minutes": settings.minutes})
+    else:
+        if checkpoint_path.exists():
+            raise SinmdmError(f"{out} already holds a trained run: pass --resume to continue it, or choose --out")
+        joints, _ = choose_contact_joints(motion, contacts, preset)
+        layout = FeatureLayout.from_motion(motion, joints)
+
+    if state is None:
+        config = ModelConfig(layout.n_channels, width=settings.width, blocks=settings.blocks, window=settings.window)
+    else:
+        config = ModelConfig(**state["model_config"])
+    if motion.n_frames < config.receptive_field:
+        raise SinmdmError(
+            f"{clip}: {motion.n_frames} frames at {motion.fps:g} fps is shorter than the model's "
+            f"receptive field ({config.receptive_field} frames)"
+        )
+    crop = min(settings.crop, motion.n_frames)
+    torch.manual_seed(settings.seed)
+    network = Denoiser(config).to(device)
+    ema = copy.deepcopy(network).eval().requires_grad_(False)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    generator = torch.Generator().manual_seed(settings.seed)
+    step, losses, elapsed_before = 0, [], 0.0
+    if state is not None:
+        network.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        step, losses, elapsed_before = int(state["step"]), list(state["losses"]), float(state["seconds"])
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_write(out / CLIP, "wb") as copy_out:
+            copy_out.write(clip.read_bytes())
+
+    raw = torch.as_tensor(layout.encode(motion), dtype=torch.float32, device=device)
+    sampler = CropSampler(raw, layout, crop, settings.stretch)
+    diffusion = Diffusion()
+    total_steps = settings.steps if settings.steps is not None else math.inf
+    deadline = time.monotonic() + 60 * settings.minutes if settings.minutes else math.inf
+
+    console.print(
+        f"[bold]{clip.name}[/]: {motion.n_frames} frames at {motion.fps:g} fps, {layout.n_channels} feature channels, "
+        f"contacts: {', '.join(layout.skeleton.names[j] for j in layout.contact_joints) or 'none'}"
+    )
+    console.print(
+        f"model: {network.parameter_count() / 1e6:.2f} M parameters, {config.blocks} blocks, window {config.window}, "
+        f"receptive field {config.receptive_field} frames ({config.receptive_field / motion.fps:.2f} s); "
+        f"crops of {crop} frames, batch {settings.batch}, on {device.type}"
+    )
+    if step:
+        console.print(f"resuming at step {step}")
+
+    def snapshot() -> dict[str, Any]:
+        return {
+            "model": network.state_dict(),
+            "ema": ema.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "step": step,
+            "losses": losses,
+            "seconds": elapsed_before + (time.monotonic() - started),
+            "model_config": config.to_dict(),
+            "settings": asdict(settings),
+            "layout": layout.to_dict(),
+            "train_frames": motion.n_frames,
+            "sinmdm_version": __version__,
+        }
+
+    stop = _StopFlag()
+    started = time.monotonic()
+    last_save = started
+    network.train()
+    progress = Progress(
+        TextColumn("step {task.fields[step]}"),
+        BarColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TextColumn("{task.fields[rate]:.1f} steps/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    by_time = total_steps == math.inf
+    with stop, progress:
+        task = progress.add_task(
+            "train", total=60 * settings.minutes if by_time else total_steps, completed=0 if by_time else step,
+            step=step, loss=float("nan"), rate=0.0,
+        )
+        run_start_step = step
+        while step < total_steps and time.monotonic() < deadline and not stop.raised:
+            lr = settings.lr * min(1.0, (step + 1) / settings.warmup)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x0 = sampler(settings.batch, generator)
+            t = torch.randint(0, diffusion.steps, (settings.batch,), generator=generator).to(device)
+            noise = torch.randn(x0.shape, generator=generator).to(device)
+            loss = diffusion.loss(network, x0, t, noise).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            _update_ema(ema, network, min(settings.ema, (1 + step) / (10 + step)))
+            step += 1
+            losses.append(loss.item())
+            now = time.monotonic()
+            rate = (step - run_start_step) / max(now - started, 1e-9)
+            progress.update(
+                task, completed=(now - started) if by_time else step, step=step,
+                loss=float(np.mean(losses[-50:])), rate=rate,
+            )
+            if now - last_save > settings.checkpoint_seconds:
+                save_checkpoint(checkpoint_path, snapshot())
+                last_save = now
+    save_checkpoint(checkpoint_path, snapshot())
+    finished = not stop.raised
+    run = Run(out, ema, layout, config, motion.n_frames, step, device)
+    write_json(out / STATS, layout.to_dict())
+    write_json(
+        out / CONFIG,
+        {
+            "clip": str(clip),
+            "fps": motion.fps,
+            "frames": motion.n_frames,
+            "contacts": [layout.skeleton.names[j] for j in layout.contact_joints],
+            "model": config.to_dict(),
+            "receptive_field": config.receptive_field,
+            "parameters": network.parameter_count(),
+            "train": asdict(settings),
+            "steps_done": step,
+            "seconds": elapsed_before + time.monotonic() - started,
+            "device": device.type,
+            "finished": finished,
+            "sinmdm_version": __version__,
+        },
+    )
+    plot_losses(losses, out / LOSS_PLOT)
+    if finished:
+        preview = to_motions(run, sample_features(run, 1, motion.n_frames, seed=settings.seed))[0]
+        write_bvh(out / PREVIEW, preview)
+    record_latest(out)
+    return out, finished
+
+
+def _update_ema(ema: torch.nn.Module, network: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), network.parameters()):
+            e.lerp_(p, 1 - decay)
+
+
+def plot_losses(losses: list[float], path: Path) -> None:
+    """The loss curve (raw and smoothed, log scale) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not losses:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    steps = np.arange(1, len(losses) + 1)
+    ax.plot(steps, losses, color="#bbbbbb", lw=0.6, label="per step")
+    window = max(1, len(losses) // 50)
+    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+    ax.plot(steps[window - 1 :], smooth, color="#1f5fa8", lw=1.5, label=f"mean of {window}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as out:
+        fig.savefig(out, format="png")
+    plt.close(fig)
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM ask the loop to stop after the current step (a second Ctrl-C
+    interrupts at once)."""
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.raised and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.raised = True
+
+    def __enter__(self) -> "_StopFlag":
+        self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._old.items():
+            signal.signal(s, handler)
