@@ -139,6 +139,10 @@ def train(
     window: int = typer.Option(
         TrainSettings.window, "--window", min=1, help="Frames each block attends to (odd). Receptive field: 1 + (window-1)*blocks."
     ),
+    stretch: float = typer.Option(
+        TrainSettings.stretch, "--stretch", min=0.0, max=0.9,
+        help="Time-stretch augmentation: crops play at a random speed in [1-s, 1+s] (0 = off).",
+    ),
 ) -> None:
     """Train a single-motion diffusion model on one BVH clip.
 
@@ -150,7 +154,7 @@ def train(
     from .train import train as run_training
 
     motion = read_bvh(clip)
-    settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window)
+    settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window, stretch=stretch)
     settings.steps = steps if steps is not None else (None if minutes is not None else settings.steps)
     settings.minutes = minutes
     run_dir = out or default_run_dir(clip)
@@ -185,6 +189,47 @@ def generate(
     for i, motion in enumerate(motions):
         _write(folder / f"generate_{i}.bvh", motion)
         typer.echo(str(folder / f"generate_{i}.bvh"))
+
+
+@app.command(name="eval")
+def evaluate_command(
+    model: Optional[Path] = typer.Option(None, "--model", help="Run folder (or its model.pt). Default: the latest run."),
+    n: int = typer.Option(20, "--n", min=1, help="Samples to draw."),
+    length: str = typer.Option("2x", "--length", help="Sample length: frames, seconds (10s) or a multiple of the clip (2x)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    steps: int = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Sampling steps."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON instead of a table."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+) -> None:
+    """Sample from a model and measure how faithful (coverage) and how new (diversity)
+    the samples are, and how plausible (foot sliding, jerk) against the training clip."""
+    import json
+    import time
+
+    from .metrics import evaluate
+
+    run = Run.load(resolve_run(model), pick_device(device))
+    reference = read_bvh(run.path / "clip.bvh").resample(run.layout.fps)
+    frames = parse_length(length, run.train_frames, run.layout.fps)
+    started = time.monotonic()
+    samples = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed))
+    seconds = time.monotonic() - started
+    report = evaluate(reference, samples, run.layout.contact_joints.tolist(), seed=seed)
+    if as_json:
+        typer.echo(json.dumps({**report.to_dict(), "sampling_seconds": seconds}, indent=2))
+        return
+    rows = [
+        ("samples", f"{report.samples} x {report.frames} frames ({seconds:.1f} s to sample)"),
+        ("coverage", f"{report.coverage:.3f}   (strict {report.coverage_strict:.3f}, loose {report.coverage_loose:.3f})"),
+        ("global diversity", f"{report.global_diversity:.3f}   (input reassembled: {report.global_diversity_reassembled:.3f})"),
+        ("local diversity", f"{report.local_diversity:.3f}"),
+        ("inter-sample diversity", f"{report.inter_sample_diversity:.3f}"),
+        ("foot sliding ratio", f"{report.sliding_ratio:.2f}   ({report.sliding:.4f} vs input {report.sliding_input:.4f} heights/s)"),
+        ("jerk ratio", f"{report.jerk_ratio:.2f}   ({report.jerk:.1f} vs input {report.jerk_input:.1f} heights/s^3)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        typer.echo(f"{key:<{width}}  {value}")
 
 
 def _write(path: Path, motion: Motion) -> None:

@@ -1,13 +1,17 @@
 """Gaussian diffusion on normalised motion features: cosine schedule, x0 prediction, a
 respaced sampler, and the hooks the editing applications need.
 
-The denoiser D(x_t, t) predicts the clean sample x0. It is built from the network F as
-``D = sqrt(a) * x_t + sqrt(1 - a) * F(x_t, t)`` (a = alpha-bar at t): at low noise x_t
-already is almost x0 and the network only corrects it, at high noise D is F alone. The
-loss is the x0 error weighted by ``1 / (1 - a)``, which is F's error with unit weight at
-every noise level, so F is trained everywhere (a plain x0 loss would barely train it at
-low noise). This is the EDM preconditioning (Karras et al. 2022) for unit data variance,
-which the per-channel normalisation gives.
+The network predicts the clean sample x0 directly and is trained with a plain MSE on it
+(as SinMDM). One change matters a lot: the normalised features are multiplied by
+``signal_scale`` (0.12) before noise is added. A frame has hundreds of strongly
+correlated channels and the model sees 17 frames at once, so at unit scale the clip is
+recognisable through almost any noise level and the whole generative decision is
+squeezed into the last few percent of the schedule. Scaling the signal down shifts the
+schedule's signal-to-noise ratio (Chen 2023, "On the importance of noise scheduling").
+Measured on Salsa (4 CPU minutes each): jerk ratio 6.0 at scale 1, 3.4 at 0.3, 1.4 at
+0.12; sliding ratio 2.0, 1.7, 1.2. An EDM-style skip (x0 = sqrt(a) x_t + sqrt(1-a) F)
+was far worse (jerk ratio 70): the 128-wide network cannot cancel noise in all ~400
+feature channels, so the skip passes it through.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 TRAIN_STEPS = 1000
+SIGNAL_SCALE = 0.12
 
 Network = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -54,28 +59,30 @@ class LowPass:
 
 
 class Diffusion:
-    def __init__(self, steps: int = TRAIN_STEPS) -> None:
+    """All inputs and outputs are in normalised feature units; the scaling by
+    ``signal_scale`` happens inside."""
+
+    def __init__(self, steps: int = TRAIN_STEPS, signal_scale: float = SIGNAL_SCALE) -> None:
         self.steps = steps
+        self.scale = signal_scale
         self.alpha_bar = torch.as_tensor(cosine_alpha_bar(steps), dtype=torch.float64)
 
     def _ab(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """alpha-bar at timesteps t (B,), shaped to broadcast against ``like`` (B, T, C)."""
-        return self.alpha_bar.to(like.device)[t.cpu()].to(like.device, like.dtype).view(-1, 1, 1)
+        return self.alpha_bar[t.cpu()].to(like.device, like.dtype).view(-1, 1, 1)
 
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """The noisy network input at t for clean features x0 (normalised units)."""
         ab = self._ab(t, x0)
-        return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+        return ab.sqrt() * self.scale * x0 + (1 - ab).sqrt() * noise
 
     def predict_x0(self, network: Network, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        ab = self._ab(t, x_t)
-        return ab.sqrt() * x_t + (1 - ab).sqrt() * network(x_t, t)
+        """The network's clean features (normalised units) from the noisy input x_t."""
+        return network(x_t, t) / self.scale
 
     def loss(self, network: Network, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """Per-sample loss (B,): the x0 error weighted by 1/(1 - alpha-bar)."""
-        x_t = self.q_sample(x0, t, noise)
-        ab = self._ab(t, x0)
-        target = (x0 - ab.sqrt() * x_t) / (1 - ab).sqrt()
-        return (network(x_t, t) - target).pow(2).mean(dim=(1, 2))
+        """Per-sample MSE (B,) of the predicted x0, in normalised units."""
+        return (self.predict_x0(network, self.q_sample(x0, t, noise), t) - x0).pow(2).mean(dim=(1, 2))
 
     def timesteps(self, count: int) -> list[int]:
         """``count`` timesteps spread evenly over the schedule, from the noisiest down."""
@@ -109,20 +116,23 @@ class Diffusion:
         x = noise if noise is not None else torch.randn(shape, generator=generator, device="cpu")
         x = x.to(device)
         schedule = self.timesteps(steps)
+        model = _wrapped(network, padding) if circular else network
         for i, t in enumerate(schedule):
             t_prev = schedule[i + 1] if i + 1 < len(schedule) else -1
             tt = torch.full((shape[0],), t, dtype=torch.long, device=device)
-            x0 = self.predict_x0(_wrapped(network, padding) if circular else network, x, tt)
+            x0 = self.predict_x0(model, x, tt)
             if known is not None:
                 x0 = known.mask * known.reference + (1 - known.mask) * x0
             if t_prev < 0:
                 x = x0
                 break
+            # DDIM step in the scaled space the noise lives in.
             ab, ab_prev = float(self.alpha_bar[t]), float(self.alpha_bar[t_prev])
-            eps = (x - math.sqrt(ab) * x0) / math.sqrt(1 - ab)
+            z0 = self.scale * x0
+            eps = (x - math.sqrt(ab) * z0) / math.sqrt(1 - ab)
             sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
             fresh = torch.randn(x.shape, generator=generator, device="cpu").to(device)
-            x = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - sigma**2, 0.0)) * eps + sigma * fresh
+            x = math.sqrt(ab_prev) * z0 + math.sqrt(max(1 - ab_prev - sigma**2, 0.0)) * eps + sigma * fresh
             if guide is not None and t_prev > guide.until:
                 ref_noise = torch.randn(x.shape, generator=generator, device="cpu").to(device)
                 ref = self.q_sample(guide.reference.expand_as(x), torch.full_like(tt, t_prev), ref_noise)

@@ -123,7 +123,7 @@ class Denoiser(nn.Module):
         self.head = nn.Linear(cfg.width, cfg.channels)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        cond = F.silu(self.time(timestep_embedding(t, self.cfg.width)))
+        cond = F.silu(self.time(timestep_embedding(t, self.cfg.width).to(x.dtype)))
         h = self.embed(x)
         for block in self.blocks:
             h = block(h, cond)

@@ -1,0 +1,102 @@
+"""Train with default settings on three real clips and print time, memory and quality.
+
+    python benchmarks/train_quality.py [--clips salsa,crab,chicken] [--n 20] [--train-args "--minutes 2"]
+
+Each clip is trained in its own `sinmdm train` process (so its peak memory is its own),
+then 20 samples of twice the clip's length are drawn and evaluated (metrics of
+REFERENCE.md section 4), and one 2x sample is timed alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sinmdm.bvh import read_bvh  # noqa: E402
+from sinmdm.generate import sample_features, to_motions  # noqa: E402
+from sinmdm.metrics import evaluate  # noqa: E402
+from sinmdm.runs import Run  # noqa: E402
+
+CLIPS = {
+    "salsa": "mixamo/Salsa-Dancing-6.bvh",
+    "crab": "truebones/Crab-dance-long.bvh",
+    "chicken": "truebones/Chicken_IdlePecking.bvh",
+}
+
+
+def data_dir() -> Path:
+    for c in (os.environ.get("SINMDM_DATA"), ROOT.parent / "shared" / "data"):
+        if c and Path(c).is_dir():
+            return Path(c)
+    sys.exit("real clips not found: set SINMDM_DATA")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", default=",".join(CLIPS))
+    parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the tool's)")
+    parser.add_argument("--train-args", default="", help="extra arguments for `sinmdm train`")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="sinmdm-bench-"))
+    rows = []
+    for name in args.clips.split(","):
+        clip = data_dir() / CLIPS[name]
+        run_dir = folder / name
+        started = time.monotonic()
+        cmd = [sys.executable, "-m", "sinmdm", "train", str(clip), "--out", str(run_dir), *shlex.split(args.train_args)]
+        subprocess.run(cmd, check=True, cwd=folder, stdout=subprocess.DEVNULL)
+        train_seconds = time.monotonic() - started
+        config = json.loads((run_dir / "config.json").read_text())
+        run = Run.load(run_dir, torch.device("cpu"))
+        steps = {"steps": args.steps} if args.steps else {}
+        frames = 2 * run.train_frames
+        started = time.monotonic()
+        sample_features(run, 1, frames, seed=123, **steps)
+        one_sample = time.monotonic() - started
+        samples = to_motions(run, sample_features(run, args.n, frames, **steps))
+        reference = read_bvh(clip).resample(run.layout.fps)
+        report = evaluate(reference, samples, run.layout.contact_joints.tolist())
+        rows.append(
+            {
+                "clip": name,
+                "train_s": train_seconds,
+                "steps": config["steps_done"],
+                "peak_mb": config.get("peak_memory_mb", float("nan")),
+                "sample_2x_s": one_sample,
+                "frames_2x": frames,
+                **report.to_dict(),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    print()
+    head = (
+        f"{'clip':8} {'train s':>8} {'steps':>6} {'peak MB':>8} {'2x s':>6} {'cov':>6} {'cov.25':>6} {'cov1':>6} "
+        f"{'GD':>6} {'GDre':>6} {'LD':>6} {'ISD':>6} {'slide':>6} {'jerk':>6}"
+    )
+    print(head)
+    for r in rows:
+        print(
+            f"{r['clip']:8} {r['train_s']:8.0f} {r['steps']:6d} {r['peak_mb']:8.0f} {r['sample_2x_s']:6.1f} "
+            f"{r['coverage']:6.2f} {r['coverage_strict']:6.2f} {r['coverage_loose']:6.2f} {r['global_diversity']:6.2f} "
+            f"{r['global_diversity_reassembled']:6.2f} {r['local_diversity']:6.2f} {r['inter_sample_diversity']:6.2f} "
+            f"{r['sliding_ratio']:6.2f} {r['jerk_ratio']:6.2f}"
+        )
+    print(f"\nruns in {folder}; machine: {os.cpu_count()} CPUs, torch {torch.__version__}")
+
+
+if __name__ == "__main__":
+    main()

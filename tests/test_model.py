@@ -1,0 +1,65 @@
+"""The denoiser is local: its receptive field is what the configuration says, and one
+model runs on any length."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sinmdm.errors import SinmdmError
+from sinmdm.model import Denoiser, ModelConfig
+
+
+def randomised(cfg: ModelConfig) -> Denoiser:
+    """A denoiser whose zero-initialised gates are opened, so every block acts."""
+    torch.manual_seed(0)
+    net = Denoiser(cfg)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.1)
+    return net.double().eval()  # float64: influence at the field's edge is tiny but nonzero
+
+
+@pytest.mark.parametrize("blocks, window", [(8, 3), (2, 5), (3, 1)])
+def test_receptive_field_matches_the_configuration(blocks, window):
+    cfg = ModelConfig(channels=7, width=16, heads=2, blocks=blocks, window=window)
+    assert cfg.receptive_field == 1 + (window - 1) * blocks
+    net = randomised(cfg)
+    x = torch.randn(1, 60, 7, dtype=torch.float64)
+    t = torch.tensor([300])
+    base = net(x, t)
+    poked = x.clone()
+    poked[0, 30] += 1.0
+    changed = (net(poked, t) - base).abs().amax(-1)[0] > 0
+    reach = cfg.receptive_field // 2
+    assert changed[30 - reach : 30 + reach + 1].any()
+    assert not changed[: 30 - reach].any() and not changed[30 + reach + 1 :].any()
+    assert changed[30 - reach] and changed[30 + reach]  # the field is reached, not just bounded
+
+
+def test_any_length_and_batch_independence():
+    net = randomised(ModelConfig(channels=5, width=16, heads=4, blocks=2))
+    t = torch.tensor([10, 500])
+    for frames in (1, 2, 9, 257):
+        x = torch.randn(2, frames, 5, dtype=torch.float64)
+        out = net(x, t)
+        assert out.shape == x.shape
+        torch.testing.assert_close(out[1:], net(x[1:], t[1:]))
+
+
+def test_bad_configurations_are_clear_errors():
+    with pytest.raises(SinmdmError, match="odd"):
+        ModelConfig(channels=4, window=4)
+    with pytest.raises(SinmdmError, match="divisible"):
+        ModelConfig(channels=4, width=30, heads=4)
+
+
+def test_a_new_model_starts_as_a_per_frame_map():
+    """Zero-initialised gates make every block the identity at first, so a fresh model
+    cannot mix frames: training opens the window."""
+    net = Denoiser(ModelConfig(channels=6, width=16, heads=2, blocks=3))
+    x = torch.randn(1, 20, 6)
+    poked = x.clone()
+    poked[0, 10] += 1
+    changed = (net(poked, torch.tensor([5])) - net(x, torch.tensor([5]))).abs().amax(-1)[0] > 0
+    assert changed.nonzero().flatten().tolist() == [10]
