@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="sinmdm-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.clips.split(","):
         clip = data_dir() / CLIPS[name]
