@@ -15,7 +15,7 @@ from .contacts import choose_contact_joints
 from .errors import SinmdmError
 from .features import FeatureLayout
 from .motion import DEFAULT_MAX_FPS, Motion
-from .presets import RigPreset, find_preset, match_preset
+from .presets import resolve_preset
 from .generate import DEFAULT_STEPS, sample_features, to_motions
 from .runs import Run, default_run_dir, parse_length, pick_device, resolve_run
 from .skeleton import POSITION_CHANNELS, Skeleton
@@ -45,14 +45,6 @@ def _split_names(text: Optional[str]) -> Optional[list[str]]:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def _preset_for(skeleton: Skeleton, preset: Optional[str]) -> Optional[RigPreset]:
-    chosen = find_preset(preset) if preset else match_preset(skeleton)
-    if preset and chosen is not None and not chosen.matches(skeleton):
-        missing = [n for n in chosen.match if skeleton.find(n) is None]
-        raise SinmdmError(f"preset '{chosen.name}' does not fit this skeleton: no joint {', '.join(missing[:5])}")
-    return chosen
-
-
 @app.command()
 def info(
     clip: Path = ClipArg,
@@ -66,7 +58,7 @@ def info(
     """Describe a BVH clip: joints, channels, rate, length, height, rig preset and contact joints."""
     motion = read_bvh(clip)
     skeleton = motion.skeleton
-    rig = _preset_for(skeleton, preset)
+    rig = resolve_preset(skeleton, preset)
     model_motion = motion.at_training_rate(fps)
     try:
         joints, source = choose_contact_joints(model_motion, _split_names(contacts), rig)
@@ -153,14 +145,13 @@ def train(
     """
     from .train import train as run_training
 
-    motion = read_bvh(clip)
     settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window, stretch=stretch)
     settings.steps = steps if steps is not None else (None if minutes is not None else settings.steps)
     settings.minutes = minutes
     run_dir = out or default_run_dir(clip)
     path, finished = run_training(
         clip, run_dir, settings, device=pick_device(device), fps=fps,
-        contacts=_split_names(contacts), preset=_preset_for(motion.skeleton, preset), resume=resume,
+        contacts=_split_names(contacts), preset=preset, resume=resume,
     )
     if finished:
         typer.echo(f"trained: {path}")

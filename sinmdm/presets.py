@@ -119,3 +119,14 @@ def find_preset(name_or_path: str) -> RigPreset:
             return preset
     known = ", ".join(p.name for p in all_presets())
     raise SinmdmError(f"no rig preset named '{name_or_path}' (known: {known})")
+
+
+def resolve_preset(skeleton: Skeleton, name_or_path: str | None) -> RigPreset | None:
+    """The preset asked for (checked against the skeleton), else the one that matches."""
+    if not name_or_path:
+        return match_preset(skeleton)
+    chosen = find_preset(name_or_path)
+    missing = [n for n in chosen.match if skeleton.find(n) is None]
+    if missing:
+        raise SinmdmError(f"preset '{chosen.name}' does not fit this skeleton: no joint {', '.join(missing[:5])}")
+    return chosen

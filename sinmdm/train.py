@@ -26,7 +26,7 @@ from .errors import SinmdmError
 from .features import FeatureLayout
 from .generate import sample_features, to_motions
 from .model import Denoiser, ModelConfig
-from .presets import RigPreset
+from .presets import resolve_preset
 from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, PREVIEW, STATS, Run, record_latest, write_json
 
 
@@ -84,7 +84,7 @@ def train(
     device: torch.device,
     fps: Optional[float] = None,
     contacts: Optional[list[str]] = None,
-    preset: Optional[RigPreset] = None,
+    preset: Optional[str] = None,
     resume: bool = False,
     console: Optional[Console] = None,
 ) -> tuple[Path, bool]:
@@ -105,7 +105,7 @@ def train(
     else:
         if checkpoint_path.exists():
             raise SinmdmError(f"{out} already holds a trained run: pass --resume to continue it, or choose --out")
-        joints, _ = choose_contact_joints(motion, contacts, preset)
+        joints, _ = choose_contact_joints(motion, contacts, resolve_preset(motion.skeleton, preset))
         layout = FeatureLayout.from_motion(motion, joints)
 
     if state is None:
