@@ -26,11 +26,11 @@ def joint_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
     return np.concatenate([speed, speed[-1:]], axis=0)
 
 
-def contact_labels(motion: Motion, joints: list[int], world: np.ndarray | None = None) -> np.ndarray:
+def contact_labels(motion: Motion, joints: list[int]) -> np.ndarray:
     """(F, K) 0/1 contact labels: the joint rests near its planted height and barely moves."""
     if not joints:
         return np.zeros((motion.n_frames, 0))
-    positions = (motion.world_positions() if world is None else world)[:, joints]
+    positions = motion.world_positions()[:, joints]
     return _in_contact(positions, motion.fps, motion.skeleton.height).astype(np.float64)
 
 

@@ -147,10 +147,6 @@ class FeatureLayout:
         translations[:, self.pos_joints] = features[:, s["pos"]].reshape(frames, -1, 3)
         return Motion(skeleton, rotations, translations, 1.0 / self.fps)
 
-    def contacts(self, features: np.ndarray) -> np.ndarray:
-        """(F, K) contact labels in [0, 1] from raw features."""
-        return features[:, self.slices["contact"]]
-
     def _heading(self, rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sine and cosine of the yaw of the heading axis, from rotations (F, 3, 3)."""
         direction = rotation[:, :, self.heading_axis]
@@ -169,7 +165,10 @@ class FeatureLayout:
 
     def _stats_like(self, x: Array) -> tuple[Array, Array]:
         if isinstance(x, torch.Tensor):
-            return (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in (self.mean, self.std))  # type: ignore[return-value]
+            return (
+                torch.as_tensor(self.mean, dtype=x.dtype, device=x.device),
+                torch.as_tensor(self.std, dtype=x.dtype, device=x.device),
+            )
         return self.mean, self.std
 
     # --------------------------------------------------------- serialisation

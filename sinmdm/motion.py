@@ -58,9 +58,6 @@ class Motion:
     def world_positions(self) -> np.ndarray:
         return self.world()[1]
 
-    def slice(self, start: int, stop: int) -> Motion:
-        return replace(self, rotations=self.rotations[start:stop], translations=self.translations[start:stop])
-
     def resample(self, fps: float) -> Motion:
         """The same motion at ``fps``: translations interpolated linearly, rotations by
         slerp. An integer ratio (60 -> 30) keeps exactly every other frame."""
