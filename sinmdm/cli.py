@@ -131,6 +131,11 @@ def train(
     window: int = typer.Option(
         TrainSettings.window, "--window", min=1, help="Frames each block attends to (odd). Receptive field: 1 + (window-1)*blocks."
     ),
+    variance: float = typer.Option(
+        TrainSettings.variance, "--variance", min=0.5, max=1.0,
+        help="Share of the clip's feature variance the network models, along the clip's principal axes "
+        "(at most --width of them); 1 = every feature channel.",
+    ),
     stretch: float = typer.Option(
         TrainSettings.stretch, "--stretch", min=0.0, max=0.9,
         help="Time-stretch augmentation: crops play at a random speed in [1-s, 1+s] (0 = off).",
@@ -145,7 +150,7 @@ def train(
     """
     from .train import train as run_training
 
-    settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window, stretch=stretch)
+    settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window, stretch=stretch, variance=variance)
     settings.steps = steps if steps is not None else (None if minutes is not None else settings.steps)
     settings.minutes = minutes
     run_dir = out or default_run_dir(clip)

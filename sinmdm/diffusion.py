@@ -1,17 +1,20 @@
 """Gaussian diffusion on normalised motion features: cosine schedule, x0 prediction, a
 respaced sampler, and the hooks the editing applications need.
 
-The network predicts the clean sample x0 directly and is trained with a plain MSE on it
-(as SinMDM). One change matters a lot: the normalised features are multiplied by
+The network predicts the clean sample x0 directly and is trained with an MSE on it (as
+SinMDM), optionally plus an alpha-bar-weighted MSE on its frame-to-frame differences.
+One change matters a lot: the normalised features are multiplied by
 ``signal_scale`` (0.12) before noise is added. A frame has hundreds of strongly
-correlated channels and the model sees 17 frames at once, so at unit scale the clip is
+correlated channels and the model sees many frames at once, so at unit scale the clip is
 recognisable through almost any noise level and the whole generative decision is
 squeezed into the last few percent of the schedule. Scaling the signal down shifts the
 schedule's signal-to-noise ratio (Chen 2023, "On the importance of noise scheduling").
 Measured on Salsa (4 CPU minutes each): jerk ratio 6.0 at scale 1, 3.4 at 0.3, 1.4 at
 0.12; sliding ratio 2.0, 1.7, 1.2. An EDM-style skip (x0 = sqrt(a) x_t + sqrt(1-a) F)
 was far worse (jerk ratio 70): the 128-wide network cannot cancel noise in all ~400
-feature channels, so the skip passes it through.
+feature channels, so the skip passes it through. Even in the clip's principal subspace
+(where that network denoises each level better than plain x0 prediction) EDM-style
+preconditioning sampled with a jerk ratio of 26 on the chicken clip, against 1.6.
 """
 
 from __future__ import annotations
@@ -80,9 +83,19 @@ class Diffusion:
         """The network's clean features (normalised units) from the noisy input x_t."""
         return network(x_t, t) / self.scale
 
-    def loss(self, network: Network, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """Per-sample MSE (B,) of the predicted x0, in normalised units."""
-        return (self.predict_x0(network, self.q_sample(x0, t, noise), t) - x0).pow(2).mean(dim=(1, 2))
+    def loss(
+        self, network: Network, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, velocity: float = 0.0
+    ) -> torch.Tensor:
+        """Per-sample loss (B,) in normalised units: the MSE of the predicted x0, plus
+        ``velocity`` times the MSE of its frame-to-frame differences weighted by alpha-bar,
+        so that clean-ish inputs, where jitter shows, are pushed to vary as the clip does
+        and noisy ones are not over-penalised."""
+        pred = self.predict_x0(network, self.q_sample(x0, t, noise), t)
+        loss = (pred - x0).pow(2).mean(dim=(1, 2))
+        if velocity and x0.shape[1] > 1:
+            step_error = (pred.diff(dim=1) - x0.diff(dim=1)).pow(2).mean(dim=(1, 2))
+            loss = loss + velocity * self._ab(t, x0).view(-1) * step_error
+        return loss
 
     def timesteps(self, count: int) -> list[int]:
         """``count`` timesteps spread evenly over the schedule, from the noisiest down."""

@@ -12,7 +12,11 @@ Channels, in order (F frames x C channels):
 
 The trajectory joint is the first joint with position channels (the root, or the child
 of a 0-channel dummy root). Normalisation statistics are computed from the clip, with a
-floor per kind of channel, so skeletons of any scale train alike.
+floor per kind of channel, so skeletons of any scale train alike. All rotation channels
+share one scale (their RMS spread): scaling each to unit spread would let a barely
+moving finger weigh as much as the spine in the loss, while the metrics and the eye
+weigh rotations as they are (measured on the chicken clip: local diversity 0.72 -> 0.63
+motion scales, coverage 0.10 -> 0.14).
 """
 
 from __future__ import annotations
@@ -101,7 +105,11 @@ class FeatureLayout:
             std=np.zeros(0),
         )
         features = layout.encode(motion)
-        return replace(layout, mean=features.mean(axis=0), std=np.maximum(features.std(axis=0), layout._std_floor()))
+        spread = features.std(axis=0)
+        rot = layout.slices["rot"]
+        if layout.n_rot:
+            spread[rot] = np.sqrt(np.mean(spread[rot] ** 2))
+        return replace(layout, mean=features.mean(axis=0), std=np.maximum(spread, layout._std_floor()))
 
     def _std_floor(self) -> np.ndarray:
         floor = np.full(self.n_channels, LENGTH_STD_FLOOR * self.skeleton.height)
@@ -201,6 +209,16 @@ class FeatureLayout:
             **ints,
             **floats,
         )
+
+
+def principal_axes(normalised: np.ndarray, variance: float, limit: int) -> np.ndarray:
+    """(C, k) orthonormal directions holding ``variance`` of the spread of ``normalised``
+    features (F, C) about their mean, with k at most ``limit``."""
+    centred = normalised - normalised.mean(axis=0)
+    _, values, axes = np.linalg.svd(centred, full_matrices=False)
+    share = np.cumsum(values**2) / max(float((values**2).sum()), 1e-12)
+    k = min(int(np.searchsorted(share, variance)) + 1, limit, len(values))
+    return axes[:k].T.copy()
 
 
 def _heading_axis(rotations: np.ndarray) -> int:

@@ -5,6 +5,12 @@ with a learned bias per head and relative offset, then applies an MLP; both are
 conditioned on the diffusion timestep by adaptive LayerNorm (scale, shift and a gate that
 starts at zero, so each block starts as the identity). Nothing in the network depends on
 the sequence length, so a model trained on short crops samples any length.
+
+Optionally the network works in a fixed ``rank``-dimensional subspace of the feature
+channels (the clip's principal axes): a mixamo rig has ~400 channels but one clip spans
+far fewer directions, and a 128-wide network cannot pass 400 channels through. Measured
+on the chicken clip after 600 steps: the x0 error on the clean clip falls from 0.10 to
+0.045 (normalised units), and coverage rises from 0.13 to 0.19.
 """
 
 from __future__ import annotations
@@ -26,13 +32,16 @@ class ModelConfig:
     width: int = 128
     blocks: int = 8
     heads: int = 4
-    window: int = 3  # frames each frame attends to (odd)
+    window: int = 9  # frames each frame attends to (odd)
     mlp_ratio: int = 4
     drop_path: float = 0.0  # stochastic depth of the last block (linearly less before it)
+    rank: int = 0  # work in a fixed subspace of this many directions (0: all channels)
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.window % 2 == 0:
             raise SinmdmError(f"window must be odd and positive, got {self.window}")
+        if not 0 <= self.rank <= self.channels:
+            raise SinmdmError(f"rank must be between 0 and the {self.channels} channels, got {self.rank}")
         if self.width % self.heads:
             raise SinmdmError(f"width {self.width} is not divisible by the {self.heads} attention heads")
 
@@ -110,24 +119,38 @@ class Block(nn.Module):
 
 
 class Denoiser(nn.Module):
-    """F(x_t, t): (B, T, C) noisy normalised features and timesteps (B,) -> (B, T, C)."""
+    """F(x_t, t): (B, T, C) noisy normalised features and timesteps (B,) -> (B, T, C).
 
-    def __init__(self, cfg: ModelConfig) -> None:
+    With ``cfg.rank`` > 0 the input is projected on ``basis`` (C, rank), orthonormal
+    columns saved with the weights, and the output lies in their span."""
+
+    def __init__(self, cfg: ModelConfig, basis: torch.Tensor | None = None) -> None:
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Linear(cfg.channels, cfg.width)
+        inner = cfg.rank or cfg.channels
+        if cfg.rank:
+            if basis is None:
+                basis = torch.zeros(cfg.channels, cfg.rank)  # filled by load_state_dict
+            if tuple(basis.shape) != (cfg.channels, cfg.rank):
+                raise SinmdmError(f"basis must be {cfg.channels} x {cfg.rank}, got {tuple(basis.shape)}")
+            self.register_buffer("basis", torch.as_tensor(basis, dtype=torch.float32).clone())
+        else:
+            self.basis = None
+        self.embed = nn.Linear(inner, cfg.width)
         self.time = nn.Sequential(nn.Linear(cfg.width, cfg.width), nn.SiLU(), nn.Linear(cfg.width, cfg.width))
         rates = [cfg.drop_path * (i + 1) / cfg.blocks for i in range(cfg.blocks)]
         self.blocks = nn.ModuleList(Block(cfg, rate) for rate in rates)
         self.norm = nn.LayerNorm(cfg.width, elementwise_affine=False)
-        self.head = nn.Linear(cfg.width, cfg.channels)
+        self.head = nn.Linear(cfg.width, inner)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         cond = F.silu(self.time(timestep_embedding(t, self.cfg.width).to(x.dtype)))
-        h = self.embed(x)
+        basis = self.basis.to(x.dtype) if self.basis is not None else None
+        h = self.embed(x @ basis if basis is not None else x)
         for block in self.blocks:
             h = block(h, cond)
-        return self.head(self.norm(h))
+        out = self.head(self.norm(h))
+        return out @ basis.T if basis is not None else out
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from sinmdm.diffusion import Diffusion, Known, LowPass, cosine_alpha_bar, low_pass
@@ -44,8 +45,25 @@ def test_loss_is_zero_for_the_perfect_denoiser():
     d = Diffusion()
     x0 = torch.randn(3, 10, 2, dtype=torch.float64)
     t = torch.tensor([0, 500, 999])
-    loss = d.loss(oracle(x0, d), x0, t, torch.randn_like(x0))
+    loss = d.loss(oracle(x0, d), x0, t, torch.randn_like(x0), velocity=5.0)
     assert loss.shape == (3,) and float(loss.max()) < 1e-12
+
+
+def test_velocity_term_penalises_jitter_by_alpha_bar():
+    """An x0 prediction off by a constant has no velocity error; one that jitters has, and
+    it counts fully at low noise and hardly at all at high noise."""
+    d = Diffusion()
+    x0 = torch.zeros(2, 12, 1, dtype=torch.float64)
+    t = torch.tensor([0, 999])
+    offset = oracle(x0 + 0.5, d)
+    jitter = oracle(x0 + 0.5 * (-1.0) ** torch.arange(12, dtype=torch.float64)[None, :, None], d)
+    noise = torch.randn_like(x0)
+    base = d.loss(offset, x0, t, noise)
+    torch.testing.assert_close(d.loss(offset, x0, t, noise, velocity=3.0), base)
+    plain, weighted = d.loss(jitter, x0, t, noise), d.loss(jitter, x0, t, noise, velocity=3.0)
+    torch.testing.assert_close(plain, base)
+    assert float(weighted[0] - plain[0]) == pytest.approx(3.0 * 1.0, rel=1e-3)  # (2 * 0.5)^2 per step
+    assert float(weighted[1] - plain[1]) < 1e-3
 
 
 def test_same_seed_same_sample():

@@ -8,7 +8,7 @@ from conftest import synthetic_bvh
 from scipy.spatial.transform import Rotation
 
 from sinmdm.bvh import parse_bvh, read_bvh, write_bvh
-from sinmdm.features import FeatureLayout
+from sinmdm.features import FeatureLayout, principal_axes
 from sinmdm.motion import Motion
 
 
@@ -73,8 +73,13 @@ def test_normalisation_statistics(motion):
     layout = FeatureLayout.from_motion(motion, [7])
     features = layout.encode(motion)
     normalised = layout.normalise(features)
-    varying = features.std(axis=0) > layout.std
     np.testing.assert_allclose(normalised.mean(axis=0), 0, atol=1e-9)
+    rot = layout.slices["rot"]
+    # Rotations share one scale: unit RMS spread over all rotation channels together.
+    assert len(set(layout.std[rot].round(12))) == 1
+    np.testing.assert_allclose(np.sqrt((normalised[:, rot].std(axis=0) ** 2).mean()), 1, atol=1e-9)
+    others = np.arange(layout.n_channels) >= rot.stop
+    varying = others & (features.std(axis=0) > layout.std)
     np.testing.assert_allclose(normalised[:, varying].std(axis=0), 1, atol=1e-9)
     assert np.all(layout.std > 0)
     np.testing.assert_allclose(layout.denormalise(normalised), features, atol=1e-9)
@@ -124,3 +129,16 @@ def test_resample_interpolates_between_frames():
     np.testing.assert_allclose(double.translations[:, 0, 0], [0, 1, 2, 3, 4])
     angle = Rotation.from_matrix(double.rotations[1, 0]).magnitude()
     assert angle == pytest.approx(np.pi / 4)
+
+
+def test_principal_axes_keep_the_asked_variance():
+    rng = np.random.default_rng(0)
+    # Three strong directions and weak noise in twelve channels.
+    signal = rng.normal(size=(200, 3)) @ rng.normal(size=(3, 12)) + 1e-3 * rng.normal(size=(200, 12))
+    axes = principal_axes(signal, 0.999, limit=10)
+    assert axes.shape == (12, 3)
+    np.testing.assert_allclose(axes.T @ axes, np.eye(3), atol=1e-9)
+    centred = signal - signal.mean(axis=0)
+    kept = np.linalg.norm(centred @ axes) ** 2 / np.linalg.norm(centred) ** 2
+    assert kept > 0.999
+    assert principal_axes(signal, 1.0, limit=2).shape == (12, 2)

@@ -52,6 +52,26 @@ def test_bad_configurations_are_clear_errors():
         ModelConfig(channels=4, window=4)
     with pytest.raises(SinmdmError, match="divisible"):
         ModelConfig(channels=4, width=30, heads=4)
+    with pytest.raises(SinmdmError, match="rank"):
+        ModelConfig(channels=4, rank=5)
+    with pytest.raises(SinmdmError, match="basis"):
+        Denoiser(ModelConfig(channels=4, width=16, heads=2, rank=2), torch.zeros(4, 3))
+
+
+def test_a_subspace_model_outputs_in_its_span_and_saves_its_basis():
+    basis, _ = torch.linalg.qr(torch.randn(9, 3, dtype=torch.float64))
+    cfg = ModelConfig(channels=9, width=16, heads=2, blocks=2, rank=3)
+    net = Denoiser(cfg, basis.float())
+    out = net(torch.randn(2, 11, 9), torch.tensor([3, 700])).double()
+    torch.testing.assert_close(out @ basis @ basis.T, out, atol=1e-5, rtol=0)
+    # Noise orthogonal to the basis does not reach the network.
+    x = torch.randn(1, 11, 9)
+    off = torch.randn(1, 11, 9).double()
+    off = (off - off @ basis @ basis.T).float()
+    torch.testing.assert_close(net(x + off, torch.tensor([5])), net(x, torch.tensor([5])), atol=1e-5, rtol=0)
+    loaded = Denoiser(cfg)
+    loaded.load_state_dict(net.state_dict())
+    torch.testing.assert_close(loaded.basis, net.basis)
 
 
 def test_a_new_model_starts_as_a_per_frame_map():

@@ -141,6 +141,8 @@ def test_real_six_channel_and_non_humanoid_clips(name, tmp_path):
         pytest.skip("real clips not found")
     clip = folder / name
     run = Run.load(tiny_train(clip, tmp_path / "run", 15), torch.device("cpu"))
+    # Hundreds of channels, but the network works in at most --width principal directions.
+    assert run.layout.n_channels > 200 and 0 < run.config.rank <= TINY["width"]
     motion = to_motions(run, sample_features(run, 1, 2 * run.train_frames, steps=4))[0]
     assert motion.n_frames == 2 * run.train_frames
     assert motion.skeleton.difference(read_bvh(clip).skeleton) is None
