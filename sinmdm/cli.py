@@ -128,8 +128,10 @@ def train(
     preset: Optional[str] = PresetOption,
     width: int = typer.Option(TrainSettings.width, "--width", min=8, help="Model width (channels per frame inside)."),
     blocks: int = typer.Option(TrainSettings.blocks, "--blocks", min=1, help="Local-attention blocks."),
-    window: int = typer.Option(
-        TrainSettings.window, "--window", min=1, help="Frames each block attends to (odd). Receptive field: 1 + (window-1)*blocks."
+    window: Optional[int] = typer.Option(
+        None, "--window", min=1,
+        help="Frames each block attends to (odd). Receptive field: 1 + (window-1)*blocks frames. "
+        "Default: 9, narrowed on clips shorter than twice that field (at least 3).",
     ),
     variance: float = typer.Option(
         TrainSettings.variance, "--variance", min=0.5, max=1.0,

@@ -62,9 +62,21 @@ class TrainSettings:
     checkpoint_seconds: float = 60.0
     width: int = 128
     blocks: int = 8
-    window: int = 9
+    window: Optional[int] = None  # frames each block attends to; None: see auto_window
     velocity: float = 10.0  # weight of the alpha-bar-weighted velocity loss
     variance: float = 0.999  # the network works in the clip's principal axes holding this share
+
+
+WIDEST_WINDOW = 9
+
+
+def auto_window(frames: int, blocks: int) -> int:
+    """The widest odd window, up to WIDEST_WINDOW and at least 3, whose receptive field is
+    at most half the clip: on a short clip a wider field would see the whole clip at
+    once and replay it."""
+    widest = int(1 + (frames / 2 - 1) / blocks)
+    odd = widest if widest % 2 else widest - 1
+    return max(3, min(WIDEST_WINDOW, odd))
 
 
 class CropSampler:
@@ -134,15 +146,14 @@ def train(
             axes = principal_axes(layout.normalise(layout.encode(motion)), settings.variance, settings.width)
             basis = torch.as_tensor(axes, dtype=torch.float32) if axes.shape[1] < layout.n_channels else None
         rank = 0 if basis is None else basis.shape[1]
-        config = ModelConfig(
-            layout.n_channels, width=settings.width, blocks=settings.blocks, window=settings.window, rank=rank
-        )
+        window = settings.window or auto_window(motion.n_frames, settings.blocks)
+        config = ModelConfig(layout.n_channels, width=settings.width, blocks=settings.blocks, window=window, rank=rank)
     else:
         config = ModelConfig(**state["model_config"])
     if motion.n_frames < config.receptive_field:
         raise SinmdmError(
             f"{clip}: {motion.n_frames} frames at {motion.fps:g} fps is shorter than the model's "
-            f"receptive field ({config.receptive_field} frames)"
+            f"receptive field ({config.receptive_field} frames); try fewer --blocks or a higher --fps"
         )
     crop = min(settings.crop, motion.n_frames)
     torch.manual_seed(settings.seed)

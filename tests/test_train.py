@@ -17,7 +17,7 @@ from sinmdm.cli import run as cli
 from sinmdm.errors import SinmdmError
 from sinmdm.generate import sample_features, to_motions
 from sinmdm.runs import Run, parse_length
-from sinmdm.train import TrainSettings, train
+from sinmdm.train import TrainSettings, auto_window, train
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)
 
@@ -68,6 +68,21 @@ def test_resume_continues_exactly_where_it_stopped(clip, tmp_path):
     np.testing.assert_allclose(a["losses"], b["losses"], rtol=1e-5)
     for key in a["ema"]:
         torch.testing.assert_close(a["ema"][key], b["ema"][key])
+
+
+@pytest.mark.parametrize("frames, blocks, window", [(17, 8, 3), (82, 8, 5), (100, 8, 7), (130, 8, 9), (5000, 8, 9), (30, 2, 7)])
+def test_the_default_window_narrows_on_short_clips(frames, blocks, window):
+    assert auto_window(frames, blocks) == window
+    field = 1 + (window - 1) * blocks
+    assert window == 3 or field <= frames / 2
+
+
+def test_a_clip_shorter_than_the_receptive_field_is_a_clear_error(tmp_path):
+    clip = tmp_path / "short.bvh"
+    clip.write_text(synthetic_bvh(12, seed=1, smooth=True))
+    with pytest.raises(SinmdmError, match="shorter than the model's receptive field"):
+        train(clip, tmp_path / "run", TrainSettings(steps=2, **{**TINY, "blocks": 8}), device=torch.device("cpu"))
+    assert not (tmp_path / "run" / "model.pt").exists()
 
 
 def test_a_second_train_into_the_same_run_needs_resume(clip, tmp_path):
