@@ -10,7 +10,7 @@ scales, global diversity in motion scales, jerk as a ratio to the clip's):
   is shorter than one motif of most clips.
 - window 5 (33 frames), 128-frame crops, 600 steps: coverage 0.27, diversity 0.59.
 - window 9 (65 frames, about 2 s at 30 fps), 128-frame crops, 600 steps: coverage
-  0.78, diversity 0.39; at batch 16 and 1500 steps (the default, ~10 minutes):
+  0.78, diversity 0.39; at batch 16 and 1500 steps (about 11 minutes):
   coverage 0.85, diversity 0.31 (GenMM, which reassembles the clip: 0.03).
 - the alpha-bar-weighted velocity loss, at the defaults above: weight 1 gave coverage
   0.85, strict 0.32, diversity 0.31, sliding ratio 1.24, jerk ratio 2.22; weight 10
@@ -49,7 +49,7 @@ from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, PREVIEW, STATS, Run, reco
 
 @dataclass
 class TrainSettings:
-    steps: Optional[int] = 1500  # about 10 minutes on a 2-core CPU
+    steps: Optional[int] = 1250  # about 9.5 minutes on a 2-core CPU
     minutes: Optional[float] = None  # a wall-clock budget instead of (or capping) steps
     batch: int = 16
     crop: int = 128  # frames per training crop: about two receptive fields
