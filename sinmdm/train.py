@@ -139,11 +139,12 @@ def train(
         joints, _ = choose_contact_joints(motion, contacts, resolve_preset(motion.skeleton, preset))
         layout = FeatureLayout.from_motion(motion, joints)
 
-    raw = torch.as_tensor(layout.encode(motion), dtype=torch.float32, device=device)
+    encoded = layout.encode(motion)
+    raw = torch.as_tensor(encoded, dtype=torch.float32, device=device)
     basis = None
     if state is None:
         if settings.variance < 1:
-            axes = principal_axes(layout.normalise(layout.encode(motion)), settings.variance, settings.width)
+            axes = principal_axes(layout.normalise(encoded), settings.variance, settings.width)
             basis = torch.as_tensor(axes, dtype=torch.float32) if axes.shape[1] < layout.n_channels else None
         rank = 0 if basis is None else basis.shape[1]
         window = settings.window or auto_window(motion.n_frames, settings.blocks)
