@@ -67,7 +67,7 @@ class TrainSettings:
     variance: float = 0.999  # the network works in the clip's principal axes holding this share
 
 
-WIDEST_WINDOW = 9
+WIDEST_WINDOW = ModelConfig.window  # the model's own default window is the widest
 
 
 def auto_window(frames: int, blocks: int) -> int:
