@@ -4,20 +4,37 @@ stderr and a non-zero exit code; only a bug in sinmdm itself shows a traceback."
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import typer
+from rich.console import Console
 
 from .bvh import read_bvh, write_bvh
 from .contacts import choose_contact_joints
+from .crowd import CROWD_STEPS, LAYOUTS, SPACING_SIZES, body_size, place, placements
+from .diffusion import Diffusion
+from .edit import (
+    Plan,
+    compose_plan,
+    expand_plan,
+    inbetween_plan,
+    keyframe_plan,
+    load_reference,
+    parse_position,
+    resolve_part,
+    run_plan,
+)
+from .edit import transfer as run_transfer
 from .errors import SinmdmError
 from .features import FeatureLayout
 from .motion import DEFAULT_MAX_FPS, Motion
 from .presets import resolve_preset
-from .generate import DEFAULT_STEPS, sample_features, to_motions
-from .runs import Run, default_run_dir, parse_length, pick_device, resolve_run
+from .generate import BATCH, DEFAULT_STEPS, sample_features, to_motions
+from .runs import Run, default_run_dir, parse_length, pick_device, resolve_run, write_json
 from .skeleton import POSITION_CHANNELS, Skeleton
 from .train import TrainSettings
 
@@ -39,6 +56,19 @@ ContactsOption = typer.Option(
 PresetOption = typer.Option(
     None, "--preset", help="Rig preset to use: a built-in name (e.g. mixamo) or a .toml file. Default: matched by joint names."
 )
+
+
+# Options every sampling command shares, so they read and behave the same everywhere.
+ModelOption = typer.Option(None, "--model", help="Run folder (or its model.pt). Default: the latest run.")
+RefOption = typer.Option(
+    None, "--ref", help="Reference clip on the model's skeleton. Default: the model's training clip."
+)
+NOption = typer.Option(1, "--n", min=1, help="How many motions to write.")
+SeedOption = typer.Option(0, "--seed", help="Random seed: the same seed gives the same motions.")
+StepsOption = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Sampling steps (fewer is faster and rougher).")
+OutOption = typer.Option(None, "--out", help="Output folder. Default: <run>/samples.")
+DeviceOption = typer.Option("auto", "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")
+LENGTH_HELP = "frames (600), seconds (10s) or a multiple of the reference (2x)"
 
 
 def _split_names(text: Optional[str]) -> Optional[list[str]]:
@@ -169,48 +199,262 @@ def train(
 
 @app.command()
 def generate(
-    model: Optional[Path] = typer.Option(None, "--model", help="Run folder (or its model.pt). Default: the latest run."),
-    length: str = typer.Option("1x", "--length", help="Frames (600), seconds (10s) or a multiple of the training clip (2x)."),
-    n: int = typer.Option(1, "--n", min=1, help="How many motions to generate."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same motions."),
-    steps: int = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Sampling steps."),
+    model: Optional[Path] = ModelOption,
+    length: str = typer.Option("1x", "--length", help=f"Length of each motion: {LENGTH_HELP} of the training clip."),
+    n: int = NOption,
+    seed: int = SeedOption,
+    steps: int = StepsOption,
     loop: bool = typer.Option(False, "--loop", help="Make each motion loop seamlessly (its last frame flows into its first)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder. Default: <run>/samples."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+    out: Optional[Path] = OutOption,
+    device: str = DeviceOption,
 ) -> None:
-    """Generate new motions of any length from a trained model, as BVH files
-    (DIR/generate_<i>.bvh) on the training skeleton."""
-    run = Run.load(resolve_run(model), pick_device(device))
+    """Generate new motions of any length from a trained model.
+
+    Writes DIR/generate_<i>.bvh on the training skeleton.
+    """
+    run = _load_run(model, device)
     frames = parse_length(length, run.train_frames, run.layout.fps)
+    with _sampling_progress("generate", n, steps) as on_step:
+        motions = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed, loop=loop, on_step=on_step))
+    _write_all(out or run.path / "samples", "generate", motions)
+
+
+@app.command()
+def expand(
+    length: Optional[str] = typer.Option(
+        None, "--length", help=f"Total length: {LENGTH_HELP}. Default: 2x, or the reference plus --prefix and --suffix."
+    ),
+    prefix: Optional[str] = typer.Option(
+        None, "--prefix", help="New frames before the reference (frames or seconds). Default: half the added length."
+    ),
+    suffix: Optional[str] = typer.Option(
+        None, "--suffix", help="New frames after the reference (frames or seconds). Default: the rest of the added length."
+    ),
+    model: Optional[Path] = ModelOption,
+    ref: Optional[Path] = RefOption,
+    n: int = NOption,
+    seed: int = SeedOption,
+    steps: int = StepsOption,
+    out: Optional[Path] = OutOption,
+    device: str = DeviceOption,
+) -> None:
+    """Grow a clip: new motion before and after the reference, which stays unchanged.
+
+    Writes DIR/expand_<i>.bvh. The given frames fade into the generated ones over 0.25 s
+    at each seam; the root's path runs through the reference's own positions.
+    """
+    run = _load_run(model, device)
+    reference = load_reference(run, ref)
+    frames, fps = reference.n_frames, run.layout.fps
+    before = parse_length(prefix, frames, fps, minimum=0, what="--prefix") if prefix else None
+    after = parse_length(suffix, frames, fps, minimum=0, what="--suffix") if suffix else None
+    if length is None and before is not None and after is not None:
+        total = frames + before + after
+    else:
+        total = parse_length(length or "2x", frames, fps, what="--length")
+    added = total - frames
+    if added < 0:
+        raise SinmdmError(f"--length {total} frames is shorter than the reference's {frames} frames")
+    before = before if before is not None else (added // 2 if after is None else added - after)
+    after = after if after is not None else added - before
+    if before < 0 or after < 0 or before + after != added:
+        raise SinmdmError(f"--prefix {before} and --suffix {after} frames do not add up to the {added} frames --length adds")
+    plan = expand_plan(run.layout, reference, before, after)
+    _run_plan(run, reference, plan, "expand", n, steps, seed, out)
+
+
+@app.command()
+def inbetween(
+    prefix: str = typer.Option(
+        "0.25", "--prefix", help="Keep the reference up to here: a fraction (0.25) or a frame index (40)."
+    ),
+    suffix: str = typer.Option(
+        "0.75", "--suffix", help="Keep the reference from here on: a fraction (0.75) or a frame index (120)."
+    ),
+    length: Optional[str] = typer.Option(
+        None, "--length", help=f"Length of the generated middle: {LENGTH_HELP}. Default: as in the reference."
+    ),
+    keyframes: Optional[str] = typer.Option(
+        None, "--keyframes",
+        help="Instead of a prefix and suffix, keep single poses at these frames (e.g. 0,40,90; fractions work too) "
+        "and generate everything between.",
+    ),
+    model: Optional[Path] = ModelOption,
+    ref: Optional[Path] = RefOption,
+    n: int = NOption,
+    seed: int = SeedOption,
+    steps: int = StepsOption,
+    out: Optional[Path] = OutOption,
+    device: str = DeviceOption,
+) -> None:
+    """Temporal in-betweening: keep the start and end of the reference, generate the middle.
+
+    Writes DIR/inbetween_<i>.bvh. With --keyframes, single poses are kept instead and
+    everything between them is generated. The root passes through the reference's
+    positions at every kept frame.
+    """
+    run = _load_run(model, device)
+    reference = load_reference(run, ref)
+    frames = reference.n_frames
+    if keyframes is not None:
+        if length is not None:
+            raise SinmdmError("--length does not apply to --keyframes: the output keeps the reference's frames")
+        keys = [parse_position(k, frames, "--keyframes") for k in keyframes.split(",") if k.strip()]
+        plan = keyframe_plan(run.layout, reference, sorted(set(keys)))
+    else:
+        start = parse_position(prefix, frames, "--prefix")
+        end = parse_position(suffix, frames, "--suffix")
+        middle = parse_length(length, frames, run.layout.fps, what="--length") if length else end - start
+        plan = inbetween_plan(run.layout, reference, start, end, middle)
+    _run_plan(run, reference, plan, "inbetween", n, steps, seed, out)
+
+
+@app.command()
+def compose(
+    keep: str = typer.Option(
+        ..., "--keep", show_default=False,
+        help="Joints that follow the reference: a body part of the rig preset (upper_body, left_wing, ...), "
+        "joint names, or subtree:JOINT; several separated by commas.",
+    ),
+    preset: Optional[str] = PresetOption,
+    model: Optional[Path] = ModelOption,
+    ref: Optional[Path] = RefOption,
+    n: int = NOption,
+    seed: int = SeedOption,
+    steps: int = StepsOption,
+    out: Optional[Path] = OutOption,
+    device: str = DeviceOption,
+) -> None:
+    """Spatial composition: some joints follow the reference, the rest is generated.
+
+    Writes DIR/compose_<i>.bvh. The --keep joints keep the reference's local motion at
+    every frame; the root's path is kept when the root is among them.
+    """
+    run = _load_run(model, device)
+    reference = load_reference(run, ref)
+    skeleton = run.layout.skeleton
+    joints = resolve_part(skeleton, keep, resolve_preset(skeleton, preset))
+    plan = compose_plan(run.layout, reference, joints)
+    _run_plan(run, reference, plan, "compose", n, steps, seed, out)
+
+
+@app.command()
+def transfer(
+    content: Path = typer.Argument(..., help="The content clip, on the model's skeleton.", show_default=False),
+    strength: float = typer.Option(
+        0.5, "--strength", min=0.0, max=1.0,
+        help="How freely the style reshapes the content's motion: 0 follows the content's timing most "
+        "closely, 1 keeps only its slowest motion. Sets the low-pass factor and how many steps are guided.",
+    ),
+    model: Optional[Path] = ModelOption,
+    n: int = NOption,
+    seed: int = SeedOption,
+    steps: int = StepsOption,
+    out: Optional[Path] = OutOption,
+    device: str = DeviceOption,
+) -> None:
+    """Style transfer: the content clip in the style of the model's training clip.
+
+    Writes DIR/transfer_<i>.bvh. The content's slow motion (its timing, steps and path)
+    guides the sampler (ILVR harmonisation); the poses and motifs come from the model.
+    """
+    run = _load_run(model, device)
+    motion = load_reference(run, content, what="content")
+    with _sampling_progress("transfer", n, steps) as on_step:
+        motions = run_transfer(run, motion, n, strength=strength, steps=steps, seed=seed, on_step=on_step)
+    _write_all(out or run.path / "samples", "transfer", motions)
+
+
+@app.command()
+def crowd(
+    n: int = typer.Option(20, "--n", min=1, help="How many individuals."),
+    length: str = typer.Option("1x", "--length", help=f"Length of each individual: {LENGTH_HELP} of the training clip."),
+    layout: str = typer.Option("random", "--layout", help="grid, or random positions at least --spacing apart."),
+    spacing: Optional[float] = typer.Option(
+        None, "--spacing", min=0.0, help=f"Distance between individuals, in BVH units. Default: {SPACING_SIZES:g} body sizes."
+    ),
+    time_offset: float = typer.Option(
+        0.0, "--time-offset", min=0.0,
+        help="Start each individual up to this many seconds into its own motion, so they are not in sync.",
+    ),
+    model: Optional[Path] = ModelOption,
+    seed: int = SeedOption,
+    steps: int = typer.Option(
+        CROWD_STEPS, "--steps", min=1,
+        help="Sampling steps; fewer than elsewhere by default, as a crowd is many samples.",
+    ),
+    out: Optional[Path] = OutOption,
+    device: str = DeviceOption,
+) -> None:
+    """Generate a crowd of distinct individuals laid out on the ground.
+
+    Writes DIR/crowd_<i>.bvh, each with its placement in its root channels, and
+    DIR/crowd.json with every individual's position, heading and time offset.
+    """
+    import json
+
+    from .metrics import diversity_between
+
+    run = _load_run(model, device)
+    if layout not in LAYOUTS:
+        raise SinmdmError(f"unknown --layout '{layout}': use {' or '.join(LAYOUTS)}")
+    if not run.layout.has_trajectory:
+        raise SinmdmError("this skeleton has no root position channels, so a crowd's placement cannot be written into its BVH")
+    fps = run.layout.fps
+    frames = parse_length(length, run.train_frames, fps)
+    rng = np.random.default_rng(seed)
+    spots = placements(n, layout, spacing or SPACING_SIZES * body_size(run.layout), round(time_offset * fps), rng)
+    longest = frames + max(p.offset for p in spots)
+    with _sampling_progress("crowd", n, steps) as on_step:
+        features = sample_features(run, n, longest, steps=steps, seed=seed, on_step=on_step)
+    individuals = [_crop(m, p.offset, frames) for m, p in zip(to_motions(run, features), spots)]
+    # Measured before placement: a random heading is not a difference in motion.
+    diversity = diversity_between(load_reference(run, None), individuals)
     folder = out or run.path / "samples"
-    motions = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed, loop=loop))
-    for i, motion in enumerate(motions):
-        _write(folder / f"generate_{i}.bvh", motion)
-        typer.echo(str(folder / f"generate_{i}.bvh"))
+    _write_all(folder, "crowd", [place(run.layout, m, p) for m, p in zip(individuals, spots)])
+    record = {
+        "model": str(run.path),
+        "seed": seed,
+        "frames": frames,
+        "fps": fps,
+        "layout": layout,
+        "inter_sample_diversity": None if np.isnan(diversity) else diversity,
+        "individuals": [
+            {"file": f"crowd_{i}.bvh", "sample": i, **p.to_dict()} for i, p in enumerate(spots)
+        ],
+    }
+    write_json(folder / "crowd.json", record)
+    typer.echo(str(folder / "crowd.json"))
+    if n > 1:
+        typer.echo(f"inter-sample diversity: {diversity:.3f} motion scales of the training clip")
 
 
 @app.command(name="eval")
 def evaluate_command(
-    model: Optional[Path] = typer.Option(None, "--model", help="Run folder (or its model.pt). Default: the latest run."),
+    model: Optional[Path] = ModelOption,
     n: int = typer.Option(20, "--n", min=1, help="Samples to draw."),
     length: str = typer.Option("2x", "--length", help="Sample length: frames, seconds (10s) or a multiple of the clip (2x)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
-    steps: int = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Sampling steps."),
+    seed: int = SeedOption,
+    steps: int = StepsOption,
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON instead of a table."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+    device: str = DeviceOption,
 ) -> None:
-    """Sample from a model and measure how faithful (coverage) and how new (diversity)
-    the samples are, and how plausible (foot sliding, jerk) against the training clip."""
+    """Sample from a model and measure its samples against the training clip.
+
+    Reports how faithful (coverage) and how new (diversity) the samples are, and how
+    plausible (foot sliding, jerk) as ratios to the clip's own values.
+    """
     import json
     import time
 
     from .metrics import evaluate
 
-    run = Run.load(resolve_run(model), pick_device(device))
-    reference = read_bvh(run.path / "clip.bvh").resample(run.layout.fps)
+    run = _load_run(model, device)
+    reference = load_reference(run, None)
     frames = parse_length(length, run.train_frames, run.layout.fps)
     started = time.monotonic()
-    samples = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed))
+    with _sampling_progress("eval", n, steps) as on_step:
+        samples = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed, on_step=on_step))
     seconds = time.monotonic() - started
     report = evaluate(reference, samples, run.layout.contact_joints.tolist(), seed=seed)
     if as_json:
@@ -228,6 +472,41 @@ def evaluate_command(
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         typer.echo(f"{key:<{width}}  {value}")
+
+
+def _load_run(model: Optional[Path], device: str) -> Run:
+    return Run.load(resolve_run(model), pick_device(device))
+
+
+@contextmanager
+def _sampling_progress(label: str, n: int, steps: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar over every denoising step of every batch; yields the callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    total = -(-n // BATCH) * len(Diffusion().timesteps(steps))
+    columns = (TextColumn(f"{label}: sampling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda _step: progress.advance(task)
+
+
+def _run_plan(run: Run, reference: Motion, plan: Plan, command: str, n: int, steps: int, seed: int, out: Optional[Path]) -> None:
+    with _sampling_progress(command, n, steps) as on_step:
+        motions = run_plan(run, reference, plan, n, steps=steps, seed=seed, on_step=on_step)
+    _write_all(out or run.path / "samples", command, motions)
+
+
+def _crop(motion: Motion, start: int, frames: int) -> Motion:
+    return replace(
+        motion, rotations=motion.rotations[start : start + frames], translations=motion.translations[start : start + frames]
+    )
+
+
+def _write_all(folder: Path, command: str, motions: list[Motion]) -> None:
+    """Write DIR/<command>_<i>.bvh and print each path."""
+    for i, motion in enumerate(motions):
+        _write(folder / f"{command}_{i}.bvh", motion)
+        typer.echo(str(folder / f"{command}_{i}.bvh"))
 
 
 def _write(path: Path, motion: Motion) -> None:

@@ -110,6 +110,32 @@ def inter_sample_diversity(samples: list[np.ndarray], scale: float) -> float:
     return float(total / pairs / scale)
 
 
+def diversity_between(reference: Motion, samples: list[Motion]) -> float:
+    """Inter-sample diversity of ``samples`` in motion scales of the ``reference`` clip."""
+    scale = motion_scale(rotation_features(reference))
+    return inter_sample_diversity([rotation_features(s) for s in samples], scale)
+
+
+def seam_jump(reference: Motion, motion: Motion, seams: list[int], radius: int) -> float:
+    """Continuity where given and generated frames meet: the largest per-frame joint
+    speed within ``radius`` frames of any seam (a frame index where one part ends and the
+    next begins), divided by the 99th percentile over the reference's frames of the same
+    speed. Above 1, the seam moves faster than the clip itself almost ever does."""
+    if not seams:
+        return 0.0
+    speed = _fastest_joint_speed(motion)
+    near = np.zeros(len(speed), dtype=bool)
+    for seam in seams:  # a handful of seams per motion
+        near[max(0, seam - radius) : seam + radius] = True
+    typical = np.percentile(_fastest_joint_speed(reference), 99)
+    return float(speed[near].max() / max(typical, 1e-9))
+
+
+def _fastest_joint_speed(motion: Motion) -> np.ndarray:
+    """(F - 1,) the distance the fastest joint moves between consecutive frames."""
+    return np.linalg.norm(np.diff(motion.world_positions(), axis=0), axis=-1).max(axis=1)
+
+
 def reassembled(features: np.ndarray, frames: int, rng: np.random.Generator, min_piece: int = MIN_SEGMENT) -> np.ndarray:
     """The input cut into random pieces of at least ``min_piece`` frames and re-joined to
     ``frames`` frames: the floor a copying generator would score on global diversity."""

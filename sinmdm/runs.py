@@ -74,15 +74,15 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def parse_length(text: str, reference_frames: int, fps: float) -> int:
+def parse_length(text: str, reference_frames: int, fps: float, minimum: int = 1, what: str = "length") -> int:
     """Frames from ``600`` (frames), ``10s`` (seconds) or ``2x`` (times the reference)."""
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([sx]?)\s*", text.lower())
     if not match:
-        raise SinmdmError(f"length '{text}' is not understood: use frames (600), seconds (10s) or a multiple (2x)")
+        raise SinmdmError(f"{what} '{text}' is not understood: use frames (600), seconds (10s) or a multiple (2x)")
     value, unit = float(match.group(1)), match.group(2)
     frames = round(value * fps) if unit == "s" else round(value * reference_frames) if unit == "x" else value
-    if frames != int(frames) or frames < 1:
-        raise SinmdmError(f"length '{text}' must come to a whole number of frames, at least 1")
+    if frames != int(frames) or frames < minimum:
+        raise SinmdmError(f"{what} '{text}' must come to a whole number of frames, at least {minimum}")
     return int(frames)
 
 

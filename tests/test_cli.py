@@ -97,3 +97,25 @@ def test_info_and_convert_on_real_clips(path, tmp_path, capsys):
     out = tmp_path / "out.bvh"
     assert run(["convert", str(path), str(out)]) == 0
     assert read_bvh(out).n_frames == read_bvh(path).n_frames
+
+
+@pytest.mark.parametrize(
+    "command, options",
+    [
+        ("generate", ["--length", "--loop"]),
+        ("expand", ["--length", "--prefix", "--suffix", "--ref"]),
+        ("inbetween", ["--prefix", "--suffix", "--length", "--keyframes", "--ref"]),
+        ("compose", ["--keep", "--preset", "--ref"]),
+        ("transfer", ["--strength"]),
+        ("crowd", ["--length", "--layout", "--spacing", "--time-offset"]),
+    ],
+)
+def test_sampler_commands_share_their_options(command, options):
+    from typer.testing import CliRunner
+
+    from sinmdm.cli import app
+
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for option in ["--model", "--n", "--seed", "--steps", "--out", "--device", *options]:
+        assert option in result.output, option
