@@ -290,8 +290,9 @@ def inbetween(
     """Temporal in-betweening: keep the start and end of the reference, generate the middle.
 
     Writes DIR/inbetween_<i>.bvh. With --keyframes, single poses are kept instead and
-    everything between them is generated. The root passes through the reference's
-    positions at every kept frame.
+    everything between them is generated (frames within 0.25 s of a key lean towards the
+    reference's own). The root passes through the reference's positions at every kept
+    frame.
     """
     run = _load_run(model, device)
     reference = load_reference(run, ref)
@@ -355,8 +356,9 @@ def transfer(
 ) -> None:
     """Style transfer: the content clip in the style of the model's training clip.
 
-    Writes DIR/transfer_<i>.bvh. The content's slow motion (its timing, steps and path)
-    guides the sampler (ILVR harmonisation); the poses and motifs come from the model.
+    Writes DIR/transfer_<i>.bvh. The content's slow motion (its timing and steps) guides
+    the sampler (ILVR harmonisation) and its root path is kept; the poses and motifs come
+    from the model.
     """
     run = _load_run(model, device)
     motion = load_reference(run, content, what="content")

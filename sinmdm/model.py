@@ -69,7 +69,7 @@ class LocalAttention(nn.Module):
     Each frame's neighbours are read as shifted slices of the padded keys and values, one
     slice per window offset (a loop over the window's few offsets, never over frames).
     Gathering them with ``unfold`` instead copies every key ``window`` times; the slices
-    were 26% faster per training step and 12% faster per sampling call on a 2-core CPU.
+    were about 25% faster per training step and 15% per sampling call on a 2-core CPU.
     """
 
     def __init__(self, width: int, heads: int, window: int) -> None:

@@ -1,0 +1,185 @@
+"""Run every sampler subcommand on models trained with default settings and print time
+and quality figures.
+
+    python benchmarks/apps.py [--salsa RUN] [--proud RUN] [--n 4]
+
+Without --salsa / --proud it first trains those models with `sinmdm train` defaults on
+mixamo/Salsa-Dancing-6.bvh and xia/proud.bvh (about 8 + 4 minutes on a 2-core CPU).
+Every subcommand runs as its own `sinmdm` process, so the wall times include start-up.
+Printed per subcommand:
+- wall time;
+- expand, inbetween: seam continuity, the fastest joint's per-frame speed within the
+  blend ramp of each seam over the clip's 99th percentile of it (the clip itself scores
+  about 0.5-1.1 at random places), and the largest world-position error of the given
+  frames outside the ramp, in skeleton heights;
+- compose: the kept joints' largest world-position error;
+- transfer (Walk-In-Circle content on the Salsa model, and the Xia normal walk on the
+  proud model): mean distance of the output's root path from the content's, in skeleton
+  heights and as a share of the content's path length, coverage against the style clip
+  and against the content, and how often the foot contacts agree with the content's;
+- crowd: the time for 50 individuals x 300 frames and their inter-sample diversity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sinmdm.bvh import read_bvh  # noqa: E402
+from sinmdm.contacts import contact_labels  # noqa: E402
+from sinmdm.edit import compose_plan, expand_plan, inbetween_plan, keyframe_plan, load_reference, ramp_frames, resolve_part, root_path  # noqa: E402
+from sinmdm.metrics import evaluate, seam_jump  # noqa: E402
+from sinmdm.presets import resolve_preset  # noqa: E402
+from sinmdm.runs import Run  # noqa: E402
+
+
+def data_dir() -> Path:
+    for c in (os.environ.get("SINMDM_DATA"), ROOT.parent / "shared" / "data"):
+        if c and Path(c).is_dir():
+            return Path(c)
+    sys.exit("real clips not found: set SINMDM_DATA")
+
+
+def sinmdm(*args: object) -> float:
+    """Run one `sinmdm` command; return its wall time."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "sinmdm", *map(str, args)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def train(clip: Path, out: Path) -> Path:
+    if not (out / "model.pt").is_file():
+        seconds = sinmdm("train", clip, "--out", out)
+        print(f"trained {clip.name} in {seconds:.0f} s", flush=True)
+    return out
+
+
+def outputs(folder: Path, command: str) -> list:
+    return [read_bvh(p) for p in sorted(folder.glob(f"{command}_*.bvh"), key=lambda p: int(p.stem.split("_")[-1]))]
+
+
+def given_error(run: Run, reference, plan, motions) -> float:
+    """Largest world-position error of the fully given frames, in skeleton heights."""
+    kept = plan.given_frames()
+    want = reference.world_positions()[plan.source[kept]]
+    return max(float(np.abs(m.world_positions()[kept] - want).max()) for m in motions) / run.layout.skeleton.height
+
+
+def seams(plan) -> list[int]:
+    given = plan.source >= 0
+    return np.flatnonzero(np.diff(given.astype(int)) != 0).tolist()
+
+
+def temporal(run: Run, reference, name: str, plan, args: list, folder: Path, n: int) -> dict:
+    seconds = sinmdm(name, "--model", run.path, "--n", n, "--out", folder, *args)
+    motions = outputs(folder, name)
+    radius = ramp_frames(run.layout.fps)
+    jumps = [seam_jump(reference, m, seams(plan), radius) for m in motions]
+    return {
+        "command": f"{name} {' '.join(map(str, args))}",
+        "seconds": seconds,
+        "frames": motions[0].n_frames,
+        "seam_jump_mean": float(np.mean(jumps)),
+        "seam_jump_max": float(np.max(jumps)),
+        "given_error": given_error(run, reference, plan, motions),
+    }
+
+
+def transfer(run: Run, content_path: Path, folder: Path, n: int, strength: float) -> dict:
+    seconds = sinmdm("transfer", content_path, "--model", run.path, "--n", n, "--strength", strength, "--out", folder)
+    motions = outputs(folder, "transfer")
+    style = load_reference(run, None)
+    content = load_reference(run, content_path, what="content")
+    layout, height = run.layout, run.layout.skeleton.height
+    path = root_path(layout, content)
+    length = float(np.linalg.norm(np.diff(path, axis=0), axis=-1).sum())
+    distance = float(np.mean([np.linalg.norm(root_path(layout, m) - path, axis=-1).mean() for m in motions]))
+    contacts = layout.contact_joints.tolist()
+    agree = float(np.mean([(contact_labels(m, contacts) == contact_labels(content, contacts)).mean() for m in motions]))
+    on_style, on_content = evaluate(style, motions, contacts), evaluate(content, motions, contacts)
+    return {
+        "command": f"transfer {content_path.name} --strength {strength} (model: {run.path.name})",
+        "seconds": seconds,
+        "frames": motions[0].n_frames,
+        "path_distance_heights": distance / height,
+        "path_distance_share": distance / max(length, 1e-9),
+        "coverage_style": on_style.coverage,
+        "coverage_content": on_content.coverage,
+        "contact_agreement": agree,
+        "sliding_ratio": on_style.sliding_ratio,
+        "jerk_ratio": on_style.jerk_ratio,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--salsa", type=Path, help="a run trained on Salsa with default settings")
+    parser.add_argument("--proud", type=Path, help="a run trained on xia/proud.bvh with default settings")
+    parser.add_argument("--n", type=int, default=4, help="outputs per subcommand (crowd: 50)")
+    parser.add_argument("--keep", type=Path, help="keep the runs and outputs in this folder")
+    args = parser.parse_args()
+    data = data_dir()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="sinmdm-apps-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    salsa = Run.load(args.salsa or train(data / "mixamo/Salsa-Dancing-6.bvh", folder / "salsa"), torch.device("cpu"))
+    proud = Run.load(args.proud or train(data / "xia/proud.bvh", folder / "proud"), torch.device("cpu"))
+    ref = load_reference(salsa, None)
+    layout, frames = salsa.layout, ref.n_frames
+    rows = []
+
+    total = 2 * frames
+    plan = expand_plan(layout, ref, (total - frames) // 2, total - frames - (total - frames) // 2)
+    rows.append(temporal(salsa, ref, "expand", plan, ["--length", total], folder / "expand", args.n))
+    plan = inbetween_plan(layout, ref, round(0.25 * frames), round(0.75 * frames), round(0.75 * frames) - round(0.25 * frames))
+    rows.append(temporal(salsa, ref, "inbetween", plan, ["--prefix", "0.25", "--suffix", "0.75"], folder / "inbetween", args.n))
+    keys = [0, frames // 3, 2 * frames // 3, frames - 1]
+    plan = keyframe_plan(layout, ref, keys)
+    rows.append(
+        temporal(salsa, ref, "inbetween", plan, ["--keyframes", ",".join(map(str, keys))], folder / "keyframes", args.n)
+    )
+    for part in ("lower_body", "upper_body"):
+        seconds = sinmdm("compose", "--model", salsa.path, "--keep", part, "--n", args.n, "--out", folder / part)
+        motions = outputs(folder / part, "compose")
+        joints = resolve_part(layout.skeleton, part, resolve_preset(layout.skeleton, None))
+        plan = compose_plan(layout, ref, joints)
+        world = max(float(np.abs(m.world_positions()[:, joints] - ref.world_positions()[:, joints]).max()) for m in motions)
+        local = max(float(np.abs(m.rotations[:, joints] - ref.rotations[:, joints]).max()) for m in motions)
+        report = evaluate(ref, motions, layout.contact_joints.tolist())
+        rows.append({
+            "command": f"compose --keep {part}",
+            "seconds": seconds,
+            "kept_world_error": world / layout.skeleton.height,
+            "kept_rotation_error": local,
+            "coverage": report.coverage,
+            "sliding_ratio": report.sliding_ratio,
+            "jerk_ratio": report.jerk_ratio,
+        })
+    rows.append(transfer(salsa, data / "mixamo/Walk-In-Circle.bvh", folder / "transfer_walk", args.n, 0.5))
+    rows.append(transfer(proud, data / "xia/normal.bvh", folder / "transfer_xia", args.n, 0.5))
+
+    seconds = sinmdm("crowd", "--model", salsa.path, "--n", 50, "--length", 300, "--out", folder / "crowd")
+    record = json.loads((folder / "crowd" / "crowd.json").read_text())
+    rows.append({"command": "crowd --n 50 --length 300", "seconds": seconds, "inter_sample_diversity": record["inter_sample_diversity"]})
+
+    print(f"\n{torch.__version__}, {os.cpu_count()} CPUs, outputs in {folder}")
+    for row in rows:
+        print(row["command"])
+        for key, value in row.items():
+            if key != "command":
+                print(f"    {key:<24} {value:.3f}" if isinstance(value, float) else f"    {key:<24} {value}")
+
+
+if __name__ == "__main__":
+    main()
