@@ -300,7 +300,8 @@ def inbetween(
     if keyframes is not None:
         if length is not None:
             raise SinmdmError("--length does not apply to --keyframes: the output keeps the reference's frames")
-        keys = [parse_position(k, frames, "--keyframes") for k in keyframes.split(",") if k.strip()]
+        # Keys are frame indices, so a fraction spans 0 .. the last frame (1.0 = the last).
+        keys = [parse_position(k, frames - 1, "--keyframes") for k in keyframes.split(",") if k.strip()]
         plan = keyframe_plan(run.layout, reference, sorted(set(keys)))
     else:
         start = parse_position(prefix, frames, "--prefix")

@@ -82,8 +82,8 @@ def root_path(layout: FeatureLayout, motion: Motion) -> np.ndarray:
 
 # --------------------------------------------------------------------- parsing helpers
 def parse_position(text: str, frames: int, what: str) -> int:
-    """A frame of a clip of ``frames`` frames from a fraction (``0.25``, ``.5``, ``1.0``)
-    or a frame index (``40``); either may be 0 up to the clip's end."""
+    """A frame position from a fraction (``0.25``, ``.5``, ``1.0``) of ``frames`` or a
+    frame index (``40``), from 0 up to ``frames``."""
     text = text.strip()
     if not re.fullmatch(r"[0-9]*\.?[0-9]+", text):
         raise SinmdmError(f"{what} '{text}' is not understood: give a fraction (0.25) or a frame index (40)")
@@ -92,7 +92,7 @@ def parse_position(text: str, frames: int, what: str) -> int:
     if "." in text and value > 1:
         raise SinmdmError(f"{what} '{text}': a fraction must be between 0 and 1 (or give a whole frame index)")
     if frame > frames:
-        raise SinmdmError(f"{what} '{text}' is past the reference's {frames} frames")
+        raise SinmdmError(f"{what} '{text}' is past the reference's end (at most {frames})")
     return frame
 
 

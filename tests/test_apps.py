@@ -127,7 +127,7 @@ def test_inbetween_keeps_prefix_and_suffix_and_sets_the_middle_length(model, tmp
 def test_inbetween_keyframes_are_kept_exactly(model, tmp_path, capsys):
     run_dir, _ = model
     _, ref = _reference(run_dir)
-    [path] = _cli(capsys, "inbetween", "--model", run_dir, "--keyframes", "0,40,89", "--steps", "5", "--out", tmp_path)
+    [path] = _cli(capsys, "inbetween", "--model", run_dir, "--keyframes", "0,40,1.0", "--steps", "5", "--out", tmp_path)
     out = read_bvh(path)
     keys = [0, 40, 89]
     assert out.n_frames == 90
