@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from sinmdm.bvh import read_bvh  # noqa: E402
 from sinmdm.contacts import contact_labels  # noqa: E402
-from sinmdm.edit import compose_plan, expand_plan, inbetween_plan, keyframe_plan, load_reference, ramp_frames, resolve_part, root_path  # noqa: E402
+from sinmdm.edit import expand_plan, inbetween_plan, keyframe_plan, load_reference, ramp_frames, resolve_part, root_path  # noqa: E402
 from sinmdm.metrics import evaluate, seam_jump  # noqa: E402
 from sinmdm.presets import resolve_preset  # noqa: E402
 from sinmdm.runs import Run  # noqa: E402
@@ -153,7 +153,6 @@ def main() -> None:
         seconds = sinmdm("compose", "--model", salsa.path, "--keep", part, "--n", args.n, "--out", folder / part)
         motions = outputs(folder / part, "compose")
         joints = resolve_part(layout.skeleton, part, resolve_preset(layout.skeleton, None))
-        plan = compose_plan(layout, ref, joints)
         world = max(float(np.abs(m.world_positions()[:, joints] - ref.world_positions()[:, joints]).max()) for m in motions)
         local = max(float(np.abs(m.rotations[:, joints] - ref.rotations[:, joints]).max()) for m in motions)
         report = evaluate(ref, motions, layout.contact_joints.tolist())

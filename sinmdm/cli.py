@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -15,7 +14,7 @@ from rich.console import Console
 
 from .bvh import read_bvh, write_bvh
 from .contacts import choose_contact_joints
-from .crowd import CROWD_STEPS, LAYOUTS, SPACING_SIZES, body_size, place, placements
+from .crowd import CROWD_STEPS, SPACING_SIZES, body_size, crop, place, placements, require_root
 from .diffusion import Diffusion
 from .edit import (
     Plan,
@@ -394,15 +393,10 @@ def crowd(
     Writes DIR/crowd_<i>.bvh, each with its placement in its root channels, and
     DIR/crowd.json with every individual's position, heading and time offset.
     """
-    import json
-
     from .metrics import diversity_between
 
     run = _load_run(model, device)
-    if layout not in LAYOUTS:
-        raise SinmdmError(f"unknown --layout '{layout}': use {' or '.join(LAYOUTS)}")
-    if not run.layout.has_trajectory:
-        raise SinmdmError("this skeleton has no root position channels, so a crowd's placement cannot be written into its BVH")
+    require_root(run.layout)
     fps = run.layout.fps
     frames = parse_length(length, run.train_frames, fps)
     rng = np.random.default_rng(seed)
@@ -410,7 +404,7 @@ def crowd(
     longest = frames + max(p.offset for p in spots)
     with _sampling_progress("crowd", n, steps) as on_step:
         features = sample_features(run, n, longest, steps=steps, seed=seed, on_step=on_step)
-    individuals = [_crop(m, p.offset, frames) for m, p in zip(to_motions(run, features), spots)]
+    individuals = [crop(m, p.offset, frames) for m, p in zip(to_motions(run, features), spots)]
     # Measured before placement: a random heading is not a difference in motion.
     diversity = diversity_between(load_reference(run, None), individuals)
     folder = out or run.path / "samples"
@@ -497,12 +491,6 @@ def _run_plan(run: Run, reference: Motion, plan: Plan, command: str, n: int, ste
     with _sampling_progress(command, n, steps) as on_step:
         motions = run_plan(run, reference, plan, n, steps=steps, seed=seed, on_step=on_step)
     _write_all(out or run.path / "samples", command, motions)
-
-
-def _crop(motion: Motion, start: int, frames: int) -> Motion:
-    return replace(
-        motion, rotations=motion.rotations[start : start + frames], translations=motion.translations[start : start + frames]
-    )
 
 
 def _write_all(folder: Path, command: str, motions: list[Motion]) -> None:

@@ -79,11 +79,22 @@ def placements(
     return [Placement(float(p[0]), float(p[1]), float(h), int(o)) for p, h, o in zip(where, headings, offsets)]
 
 
+def require_root(layout: FeatureLayout) -> None:
+    """A placement is written into the root's position channels: fail early without them."""
+    if not layout.has_trajectory:
+        raise SinmdmError("this skeleton has no root position channels, so a crowd's placement cannot be written into its BVH")
+
+
+def crop(motion: Motion, start: int, frames: int) -> Motion:
+    """``frames`` frames of ``motion`` from ``start`` (an individual's time offset)."""
+    end = start + frames
+    return replace(motion, rotations=motion.rotations[start:end], translations=motion.translations[start:end])
+
+
 def place(layout: FeatureLayout, motion: Motion, placement: Placement) -> Motion:
     """The motion turned by the placement's heading about its first root position and
     moved there, by changing the trajectory joint's rotation and translation only."""
-    if not layout.has_trajectory:
-        raise SinmdmError("this skeleton has no root position channels, so a crowd's placement cannot be written into its BVH")
+    require_root(layout)
     j = layout.traj_joint
     angle = math.radians(placement.heading)
     turn = np.array([[math.cos(angle), 0.0, math.sin(angle)], [0.0, 1.0, 0.0], [-math.sin(angle), 0.0, math.cos(angle)]])

@@ -22,8 +22,10 @@ import numpy as np
 import torch
 
 from .bvh import read_bvh
+from .diffusion import Known, LowPass
 from .errors import SinmdmError
 from .features import FeatureLayout
+from .generate import sample_features, to_motions
 from .motion import Motion
 from .presets import RigPreset
 from .runs import CLIP, Run
@@ -127,15 +129,22 @@ def _segments(source: np.ndarray) -> list[tuple[int, int]]:
 
 def _temporal_plan(reference: np.ndarray, source: np.ndarray, ramp: int) -> Plan:
     """A plan that gives whole frames: output frame i copies reference frame source[i]."""
-    frames, channels = len(source), reference.shape[1]
+    frames = len(source)
     weights = np.zeros(frames)
     for start, end in _segments(source):
         weights[start:end] = _fade(end - start, ramp, fade_in=start > 0, fade_out=end < frames)
-    features = np.zeros((frames, channels))
+    return _frame_plan(reference, source, weights)
+
+
+def _frame_plan(reference: np.ndarray, source: np.ndarray, weights: np.ndarray) -> Plan:
+    """Output frame i follows reference frame source[i] (-1: none) with weight[i] in every
+    channel; the frames of weight 1 are given exactly and anchor the root."""
+    features = np.zeros((len(source), reference.shape[1]))
     given = source >= 0
     features[given] = reference[source[given]]
-    mask = np.repeat(weights[:, None], channels, axis=1)
-    return Plan(features, mask, source, anchors=weights >= 1.0)
+    mask = np.repeat(weights[:, None], reference.shape[1], axis=1)
+    exact = weights >= 1.0
+    return Plan(features, mask, np.where(exact, source, -1), anchors=exact)
 
 
 # ------------------------------------------------------------------------ applications
@@ -185,11 +194,7 @@ def keyframe_plan(layout: FeatureLayout, reference: Motion, keyframes: list[int]
         best[where[inside]] = weight[inside]
         source[where[inside]] = where[inside]
     best[keyframes] = 1.0
-    features = np.zeros((frames, layout.n_channels))
-    given = source >= 0
-    features[given] = encode_reference(layout, reference)[source[given]]
-    mask = np.repeat(best[:, None], layout.n_channels, axis=1)
-    return Plan(features, mask, np.where(best >= 1.0, source, -1), anchors=best >= 1.0)
+    return _frame_plan(encode_reference(layout, reference), source, best)
 
 
 def compose_plan(layout: FeatureLayout, reference: Motion, joints: list[int]) -> Plan:
@@ -242,19 +247,6 @@ def _joint(skeleton: Skeleton, name: str, preset: Optional[RigPreset]) -> int:
 
 
 # ------------------------------------------------------------------ putting it together
-def sample_plan(run: Run, plan: Plan, n: int, *, steps: int, seed: int, on_step=None) -> list[Motion]:
-    """``n`` motions that follow ``plan``."""
-    from .diffusion import Known
-    from .generate import sample_features, to_motions
-
-    known = Known(
-        mask=torch.as_tensor(plan.mask[None], dtype=torch.float32, device=run.device),
-        reference=torch.as_tensor(plan.reference[None], dtype=torch.float32, device=run.device),
-    )
-    features = sample_features(run, n, plan.frames, steps=steps, seed=seed, known=known, on_step=on_step)
-    return to_motions(run, features)
-
-
 def pin_trajectory(layout: FeatureLayout, motion: Motion, targets: np.ndarray, anchors: np.ndarray) -> Motion:
     """Re-integrate the root's horizontal path so that it passes through ``targets``
     (F, 2) world X/Z at the ``anchors`` frames (F,) bool. The offset needed at each anchor
@@ -290,23 +282,23 @@ def _shift_root(layout: FeatureLayout, motion: Motion, offset: np.ndarray) -> Mo
 
 def reference_targets(layout: FeatureLayout, reference: Motion, plan: Plan) -> np.ndarray:
     """World X/Z (frames, 2) of the reference's root at each output frame that copies one
-    (zeros elsewhere; the first row is the reference's start when frame 0 copies none)."""
+    (zeros elsewhere)."""
     path = root_path(layout, reference)
     targets = np.zeros((plan.frames, 2))
     given = plan.source >= 0
     targets[given] = path[plan.source[given]]
-    if not given[0]:
-        targets[0] = path[0]
     return targets
 
 
 def run_plan(run: Run, reference: Motion, plan: Plan, n: int, *, steps: int, seed: int, on_step=None) -> list[Motion]:
     """Sample ``plan`` and pin each result's root path to the reference's."""
+    known = Known(
+        mask=torch.as_tensor(plan.mask[None], dtype=torch.float32, device=run.device),
+        reference=torch.as_tensor(plan.reference[None], dtype=torch.float32, device=run.device),
+    )
+    features = sample_features(run, n, plan.frames, steps=steps, seed=seed, known=known, on_step=on_step)
     targets = reference_targets(run.layout, reference, plan)
-    return [
-        pin_trajectory(run.layout, motion, targets, plan.anchors)
-        for motion in sample_plan(run, plan, n, steps=steps, seed=seed, on_step=on_step)
-    ]
+    return [pin_trajectory(run.layout, motion, targets, plan.anchors) for motion in to_motions(run, features)]
 
 
 # ------------------------------------------------------------------------ style transfer
@@ -330,9 +322,6 @@ def transfer(
     from the content's path (on Walk-In-Circle content with the Salsa model, by 44% of
     the path's length), so the root's path is then pinned to the content's at every
     frame."""
-    from .diffusion import LowPass
-    from .generate import sample_features, to_motions
-
     factor, until = transfer_guide(strength)
     reference = torch.as_tensor(encode_reference(run.layout, content)[None], dtype=torch.float32, device=run.device)
     features = sample_features(
