@@ -10,24 +10,32 @@ from typing import IO, Iterator
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w", **open_kwargs: object) -> Iterator[IO]:
-    """Open a temporary file next to ``path``; rename it over ``path`` only on success.
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path next to ``path``, with the same suffix (so tools that pick a format
+    from the name, such as ffmpeg, still can), renamed over ``path`` only on success.
 
     On any exception the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        with os.fdopen(fd, mode, **open_kwargs) as handle:  # type: ignore[call-overload]
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", **open_kwargs: object) -> Iterator[IO]:
+    """Open a temporary file next to ``path``; rename it over ``path`` only on success."""
+    with atomic_path(path) as tmp, open(tmp, mode, **open_kwargs) as handle:  # type: ignore[call-overload]
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _umask() -> int:

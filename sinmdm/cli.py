@@ -14,13 +14,14 @@ from rich.console import Console
 
 from .bvh import read_bvh, write_bvh
 from .contacts import choose_contact_joints
-from .crowd import CROWD_STEPS, SPACING_SIZES, body_size, crop, place, placements, require_root
+from .crowd import CROWD_STEPS, SPACING_SIZES, body_size, place, placements, require_root
 from .diffusion import Diffusion
 from .edit import (
     Plan,
     compose_plan,
     expand_plan,
     inbetween_plan,
+    joint_weights,
     keyframe_plan,
     load_reference,
     parse_position,
@@ -67,6 +68,9 @@ SeedOption = typer.Option(0, "--seed", help="Random seed: the same seed gives th
 StepsOption = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Sampling steps (fewer is faster and rougher).")
 OutOption = typer.Option(None, "--out", help="Output folder. Default: <run>/samples.")
 DeviceOption = typer.Option("auto", "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")
+RenderOption = typer.Option(
+    False, "--render", help="Also write a video next to each BVH (DIR/<command>_<i>.mp4): given parts blue, generated orange."
+)
 LENGTH_HELP = "frames (600), seconds (10s) or a multiple of the reference (2x)"
 
 
@@ -205,6 +209,7 @@ def generate(
     steps: int = StepsOption,
     loop: bool = typer.Option(False, "--loop", help="Make each motion loop seamlessly (its last frame flows into its first)."),
     out: Optional[Path] = OutOption,
+    render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
     """Generate new motions of any length from a trained model.
@@ -215,7 +220,7 @@ def generate(
     frames = parse_length(length, run.train_frames, run.layout.fps)
     with _sampling_progress("generate", n, steps) as on_step:
         motions = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed, loop=loop, on_step=on_step))
-    _write_all(out or run.path / "samples", "generate", motions)
+    _write_all(out or run.path / "samples", "generate", motions, render)
 
 
 @app.command()
@@ -235,6 +240,7 @@ def expand(
     seed: int = SeedOption,
     steps: int = StepsOption,
     out: Optional[Path] = OutOption,
+    render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
     """Grow a clip: new motion before and after the reference, which stays unchanged.
@@ -259,7 +265,7 @@ def expand(
     if before < 0 or after < 0 or before + after != added:
         raise SinmdmError(f"--prefix {before} and --suffix {after} frames do not add up to the {added} frames --length adds")
     plan = expand_plan(run.layout, reference, before, after)
-    _run_plan(run, reference, plan, "expand", n, steps, seed, out)
+    _run_plan(run, reference, plan, "expand", n, steps, seed, out, render)
 
 
 @app.command()
@@ -284,6 +290,7 @@ def inbetween(
     seed: int = SeedOption,
     steps: int = StepsOption,
     out: Optional[Path] = OutOption,
+    render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
     """Temporal in-betweening: keep the start and end of the reference, generate the middle.
@@ -307,7 +314,7 @@ def inbetween(
         end = parse_position(suffix, frames, "--suffix")
         middle = parse_length(length, frames, run.layout.fps, what="--length") if length else end - start
         plan = inbetween_plan(run.layout, reference, start, end, middle)
-    _run_plan(run, reference, plan, "inbetween", n, steps, seed, out)
+    _run_plan(run, reference, plan, "inbetween", n, steps, seed, out, render)
 
 
 @app.command()
@@ -324,6 +331,7 @@ def compose(
     seed: int = SeedOption,
     steps: int = StepsOption,
     out: Optional[Path] = OutOption,
+    render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
     """Spatial composition: some joints follow the reference, the rest is generated.
@@ -336,7 +344,7 @@ def compose(
     skeleton = run.layout.skeleton
     joints = resolve_part(skeleton, keep, resolve_preset(skeleton, preset))
     plan = compose_plan(run.layout, reference, joints)
-    _run_plan(run, reference, plan, "compose", n, steps, seed, out)
+    _run_plan(run, reference, plan, "compose", n, steps, seed, out, render)
 
 
 @app.command()
@@ -352,6 +360,7 @@ def transfer(
     seed: int = SeedOption,
     steps: int = StepsOption,
     out: Optional[Path] = OutOption,
+    render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
     """Style transfer: the content clip in the style of the model's training clip.
@@ -364,7 +373,7 @@ def transfer(
     motion = load_reference(run, content, what="content")
     with _sampling_progress("transfer", n, steps) as on_step:
         motions = run_transfer(run, motion, n, strength=strength, steps=steps, seed=seed, on_step=on_step)
-    _write_all(out or run.path / "samples", "transfer", motions)
+    _write_all(out or run.path / "samples", "transfer", motions, render)
 
 
 @app.command()
@@ -386,6 +395,9 @@ def crowd(
         help="Sampling steps; fewer than elsewhere by default, as a crowd is many samples.",
     ),
     out: Optional[Path] = OutOption,
+    render: bool = typer.Option(
+        False, "--render", help="Also write DIR/crowd.mp4: the whole crowd in one scene, at its placements."
+    ),
     device: str = DeviceOption,
 ) -> None:
     """Generate a crowd of distinct individuals laid out on the ground.
@@ -404,11 +416,12 @@ def crowd(
     longest = frames + max(p.offset for p in spots)
     with _sampling_progress("crowd", n, steps) as on_step:
         features = sample_features(run, n, longest, steps=steps, seed=seed, on_step=on_step)
-    individuals = [crop(m, p.offset, frames) for m, p in zip(to_motions(run, features), spots)]
+    individuals = [m.crop(p.offset, frames) for m, p in zip(to_motions(run, features), spots)]
     # Measured before placement: a random heading is not a difference in motion.
     diversity = diversity_between(load_reference(run, None), individuals)
     folder = out or run.path / "samples"
-    _write_all(folder, "crowd", [place(run.layout, m, p) for m, p in zip(individuals, spots)])
+    placed = [place(run.layout, m, p) for m, p in zip(individuals, spots)]
+    _write_all(folder, "crowd", placed)
     record = {
         "model": str(run.path),
         "seed": seed,
@@ -422,8 +435,70 @@ def crowd(
     }
     write_json(folder / "crowd.json", record)
     typer.echo(str(folder / "crowd.json"))
+    if render:
+        from .render import Scene, actor
+
+        scene = Scene([actor(m, style="generated", shade=i) for i, m in enumerate(placed)], f"crowd of {n}")
+        _render_videos([(folder / "crowd.mp4", [scene])], fps, camera="fixed")
     if n > 1:
         typer.echo(f"inter-sample diversity: {diversity:.3f} motion scales of the training clip")
+
+
+@app.command()
+def render(
+    files: list[Path] = typer.Argument(..., help="BVH files to draw.", show_default=False),
+    out: Optional[Path] = typer.Option(
+        None, "--out",
+        help="Output file: .mp4, .gif (Pillow, no ffmpeg needed), or .png with --still. "
+        "Default: the first file's name with .mp4 (.png with --still), beside it.",
+    ),
+    layout: str = typer.Option(
+        "grid", "--layout", help="grid: one panel per file, side by side; scene: all files in one scene at their own positions."
+    ),
+    camera: Optional[str] = typer.Option(
+        None, "--camera",
+        help="follow: track the figures smoothly; fixed: one view that sees the whole clip. Default: follow for grid, fixed for scene.",
+    ),
+    still: bool = typer.Option(False, "--still", help="Write a PNG contact sheet of evenly spaced poses instead of a video."),
+    poses: int = typer.Option(8, "--poses", min=1, max=64, help="Poses per file on a --still sheet."),
+    size: Optional[str] = typer.Option(
+        None, "--size",
+        help="Image size WIDTHxHEIGHT in pixels (videos round to multiples of 16). "
+        "Default: 640x480 for one panel, 400x400 per panel.",
+    ),
+    fps: Optional[float] = typer.Option(
+        None, "--fps", min=0.001, help="Frame rate of the video. Default: the first file's own; other files are resampled to it."
+    ),
+    azimuth: Optional[float] = typer.Option(
+        None, "--azimuth", help="Camera direction in degrees about the vertical. Default: three-quarters side-on to the travel."
+    ),
+    elevation: float = typer.Option(20.0, "--elevation", min=-80.0, max=80.0, help="Camera height in degrees above the floor."),
+) -> None:
+    """Draw BVH files of any skeleton as a stick-figure video or a PNG contact sheet.
+
+    Draws a ground grid, shadows and marks where feet rest on the floor. Several files
+    go side by side (--layout grid) or into one scene (--layout scene, e.g. a crowd's
+    crowd_*.bvh). The file is written to a temporary name and renamed when complete.
+    """
+    from .render import LAYOUTS, Scene, actor, render_still
+
+    if layout not in LAYOUTS:
+        raise SinmdmError(f"unknown --layout '{layout}': use {' or '.join(LAYOUTS)}")
+    motions = [read_bvh(f) for f in files]  # every input is read before anything is written
+    rate = fps or motions[0].fps
+    motions = [m.resample(rate) for m in motions]
+    target = out or files[0].with_suffix(".png" if still else ".mp4")
+    camera = camera or ("fixed" if layout == "scene" else "follow")
+    if layout == "scene":
+        scenes = [Scene([actor(m, shade=i) for i, m in enumerate(motions)], f"{len(files)} files" if len(files) > 1 else files[0].name)]
+    else:
+        scenes = [Scene([actor(m)], f.name) for f, m in zip(files, motions)]
+    view = {"camera": camera, "size": size, "azimuth": azimuth, "elevation": elevation}
+    if still:
+        render_still(scenes, target, rate, poses=poses, **view)  # type: ignore[arg-type]
+        typer.echo(str(target))
+    else:
+        _render_videos([(target, scenes)], rate, **view)
 
 
 @app.command(name="eval")
@@ -487,17 +562,46 @@ def _sampling_progress(label: str, n: int, steps: int) -> Iterator[Callable[[int
         yield lambda _step: progress.advance(task)
 
 
-def _run_plan(run: Run, reference: Motion, plan: Plan, command: str, n: int, steps: int, seed: int, out: Optional[Path]) -> None:
+def _run_plan(
+    run: Run, reference: Motion, plan: Plan, command: str, n: int, steps: int, seed: int, out: Optional[Path], render: bool
+) -> None:
     with _sampling_progress(command, n, steps) as on_step:
         motions = run_plan(run, reference, plan, n, steps=steps, seed=seed, on_step=on_step)
-    _write_all(out or run.path / "samples", command, motions)
+    _write_all(out or run.path / "samples", command, motions, render, joint_weights(run.layout, plan))
 
 
-def _write_all(folder: Path, command: str, motions: list[Motion]) -> None:
-    """Write DIR/<command>_<i>.bvh and print each path."""
+def _write_all(
+    folder: Path, command: str, motions: list[Motion], render: bool = False, given: Optional[np.ndarray] = None
+) -> None:
+    """Write DIR/<command>_<i>.bvh and print each path; with ``render`` also a video of
+    each, coloured by ``given`` (frames, joints) where parts came from the reference."""
     for i, motion in enumerate(motions):
         _write(folder / f"{command}_{i}.bvh", motion)
         typer.echo(str(folder / f"{command}_{i}.bvh"))
+    if render and motions:
+        from .render import Scene, actor
+
+        style = "generated" if given is None else "given"
+        videos = [
+            (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style=style)], f"{command}_{i}")])
+            for i, m in enumerate(motions)
+        ]
+        _render_videos(videos, motions[0].fps)
+
+
+def _render_videos(videos: list[tuple[Path, list]], fps: float, **options: object) -> None:
+    """Render each (path, scenes) under one progress bar over all frames; print each path."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .render import video_frames, render_video
+
+    total = sum(video_frames(scenes, path, fps) for path, scenes in videos)
+    columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("render", total=total)
+        for path, scenes in videos:
+            render_video(scenes, path, fps, on_frame=lambda _k: progress.advance(task), **options)  # type: ignore[arg-type]
+            typer.echo(str(path))
 
 
 def _write(path: Path, motion: Motion) -> None:

@@ -85,12 +85,6 @@ def require_root(layout: FeatureLayout) -> None:
         raise SinmdmError("this skeleton has no root position channels, so a crowd's placement cannot be written into its BVH")
 
 
-def crop(motion: Motion, start: int, frames: int) -> Motion:
-    """``frames`` frames of ``motion`` from ``start`` (an individual's time offset)."""
-    end = start + frames
-    return replace(motion, rotations=motion.rotations[start:end], translations=motion.translations[start:end])
-
-
 def place(layout: FeatureLayout, motion: Motion, placement: Placement) -> Motion:
     """The motion turned by the placement's heading about its first root position and
     moved there, by changing the trajectory joint's rotation and translation only."""

@@ -222,6 +222,28 @@ def compose_plan(layout: FeatureLayout, reference: Motion, joints: list[int]) ->
     return Plan(encode_reference(layout, reference), mask, source, anchors=np.full(frames, root_kept))
 
 
+def joint_weights(layout: FeatureLayout, plan: Plan) -> np.ndarray:
+    """(frames, J) how much of each joint's motion is given (1) or generated (0): the mean
+    of the plan's mask over the joint's channels. Joints without channels of their own
+    follow their parent; a root without any follows the frame's mean. For colouring."""
+    s = layout.slices
+    owner = np.full(layout.n_channels, -1)
+    owner[s["rot"]] = np.repeat(layout.rot_joints, 6)
+    owner[s["height"]] = layout.traj_joint
+    owner[s["velocity"]] = layout.traj_joint
+    owner[s["pos"]] = np.repeat(layout.pos_joints, 3)
+    joints = layout.skeleton.n_joints
+    seen = owner >= 0
+    onehot = np.zeros((layout.n_channels, joints))
+    onehot[np.flatnonzero(seen), owner[seen]] = 1.0
+    counts = onehot.sum(axis=0)
+    weights = plan.mask @ onehot / np.maximum(counts, 1.0)
+    for j in np.flatnonzero(counts == 0):  # parents come before children in a BVH
+        parent = layout.skeleton.parents[j]
+        weights[:, j] = weights[:, parent] if parent >= 0 else plan.mask.mean(axis=1)
+    return weights
+
+
 def resolve_part(skeleton: Skeleton, text: str, preset: Optional[RigPreset]) -> list[int]:
     """Joints named by ``--keep``: comma-separated preset body parts (``upper_body``),
     joint names, or ``subtree:JOINT``."""

@@ -80,6 +80,11 @@ class Motion:
         rotations[:, still] = np.eye(3)
         return replace(self, rotations=rotations, translations=translations, frame_time=1.0 / fps)
 
+    def crop(self, start: int, frames: int) -> Motion:
+        """``frames`` frames from ``start`` (fewer where the motion ends sooner)."""
+        end = start + frames
+        return replace(self, rotations=self.rotations[start:end], translations=self.translations[start:end])
+
     def at_training_rate(self, fps: float | None = None) -> Motion:
         """The rate the model sees: ``fps`` if given, else the native rate capped at 30."""
         target = fps if fps is not None else min(self.fps, DEFAULT_MAX_FPS)

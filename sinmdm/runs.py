@@ -24,6 +24,7 @@ STATS = "features.json"
 CLIP = "clip.bvh"
 LOSS_PLOT = "loss.png"
 PREVIEW = "preview.bvh"
+PREVIEW_VIDEO = "preview.gif"
 
 
 def default_run_dir(clip: Path) -> Path:

@@ -43,8 +43,9 @@ from .errors import SinmdmError
 from .features import FeatureLayout, principal_axes
 from .generate import sample_features, to_motions
 from .model import Denoiser, ModelConfig
+from .motion import Motion
 from .presets import resolve_preset
-from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, PREVIEW, STATS, Run, record_latest, write_json
+from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, PREVIEW, PREVIEW_VIDEO, STATS, Run, record_latest, write_json
 
 
 @dataclass
@@ -68,6 +69,8 @@ class TrainSettings:
 
 
 WIDEST_WINDOW = ModelConfig.window  # the model's own default window is the widest
+PREVIEW_SECONDS = 10.0  # preview.gif shows this much of the clip and of a sample
+PREVIEW_SIZE = "640x320"
 
 
 def auto_window(frames: int, blocks: int) -> int:
@@ -286,6 +289,7 @@ def train(
     if finished:
         preview = to_motions(run, sample_features(run, 1, motion.n_frames, seed=settings.seed))[0]
         write_bvh(out / PREVIEW, preview)
+        write_preview_video(motion, preview, out / PREVIEW_VIDEO)
     record_latest(out)
     return out, finished
 
@@ -328,6 +332,18 @@ def plot_losses(losses: list[float], path: Path) -> None:
     with atomic_write(path, "wb") as out:
         fig.savefig(out, format="png")
     plt.close(fig)
+
+
+def write_preview_video(clip: Motion, sample: Motion, path: Path) -> None:
+    """The training clip (blue) beside a sample (orange), the first PREVIEW_SECONDS of each."""
+    from .render import Scene, actor, render_video
+
+    frames = round(PREVIEW_SECONDS * clip.fps)
+    scenes = [
+        Scene([actor(clip.crop(0, frames), style="given")], "training clip"),
+        Scene([actor(sample.crop(0, frames), style="generated")], "sample"),
+    ]
+    render_video(scenes, path, clip.fps, size=PREVIEW_SIZE)
 
 
 class _StopFlag:
