@@ -143,18 +143,24 @@ def make_camera(
     else:
         target = gaussian_filter1d(roots, max(FOLLOW_SECONDS * fps / 2, 1e-3), axis=0, mode="nearest")
     target[:, 1] = 0.5 * (lo[1] + hi[1])
-    # Start from the distance at which a sphere around everything fits, then shrink it
-    # until the projected points (about 60 sampled frames) fill 90% of the view.
+    # Start from the distance at which a sphere around everything fits, then centre the
+    # projected points (about 60 sampled frames) and move in until they fill 90% of the view.
     reach = max(float(np.linalg.norm(points - target[:, None], axis=-1).max()), 0.5 * (hi[1] - lo[1]), 1e-6)
     camera = Camera(target, reach / math.sin(FOV / 2), azimuth, elevation)
     sampled = np.arange(0, frames, max(1, frames // 60))
-    for _ in range(4):
+    rows, _ = camera.basis()
+    focal = 1.0 / math.tan(FOV / 2)
+    for _ in range(5):
         screen, _ = camera.project(points[sampled], sampled)
-        extent = np.maximum(np.abs(screen[..., 0]) / aspect, np.abs(screen[..., 1]))
-        if np.isnan(extent).any():  # a point behind the eye: back off
+        if np.isnan(screen).any():  # a point behind the eye: back off
             camera.distance *= 1.5
             continue
-        camera.distance *= max(float(np.percentile(extent.max(axis=1), 98)) / 0.9, 0.3)
+        low = np.percentile(screen.min(axis=1), 2, axis=0)
+        high = np.percentile(screen.max(axis=1), 98, axis=0)
+        centre = 0.5 * (low + high)
+        camera.target = camera.target + (centre[0] * rows[0] + centre[1] * rows[1]) * camera.distance / focal
+        extent = max(0.5 * (high[0] - low[0]) / aspect, 0.5 * (high[1] - low[1]))
+        camera.distance *= max(extent / 0.9, 0.3)
     return camera
 
 

@@ -117,5 +117,16 @@ def test_sampler_commands_share_their_options(command, options):
 
     result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
     assert result.exit_code == 0
-    for option in ["--model", "--n", "--seed", "--steps", "--out", "--device", *options]:
+    for option in ["--model", "--n", "--seed", "--steps", "--out", "--device", "--render", *options]:
+        assert option in result.output, option
+
+
+def test_render_help_explains_every_option():
+    from typer.testing import CliRunner
+
+    from sinmdm.cli import app
+
+    result = CliRunner().invoke(app, ["render", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for option in ["--out", "--layout", "--camera", "--still", "--poses", "--size", "--fps", "--azimuth", "--elevation"]:
         assert option in result.output, option

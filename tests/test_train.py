@@ -40,7 +40,7 @@ def test_training_lowers_the_loss(clip, tmp_path):
     losses = load_checkpoint(run_dir / "model.pt")["losses"]
     assert len(losses) == 120
     assert np.mean(losses[-20:]) < 0.75 * np.mean(losses[:20])
-    for name in ("config.json", "features.json", "clip.bvh", "loss.png", "preview.bvh"):
+    for name in ("config.json", "features.json", "clip.bvh", "loss.png", "preview.bvh", "preview.gif"):
         assert (run_dir / name).is_file(), name
     assert (run_dir / "clip.bvh").read_bytes() == clip.read_bytes()
 
