@@ -127,6 +127,7 @@ def convert(
     source: Path = typer.Argument(..., help="The BVH file to read.", show_default=False),
     target: Path = typer.Argument(..., help="Where to write the canonical BVH.", show_default=False),
     fps: Optional[float] = FpsOption,
+    render: bool = typer.Option(False, "--render", help="Also write a video of the result beside it (TARGET with .mp4)."),
 ) -> None:
     """Read any BVH and write a canonical one, optionally resampled to --fps.
 
@@ -139,6 +140,10 @@ def convert(
         motion = motion.resample(fps)
     _write(target, motion)
     typer.echo(f"wrote {target} ({motion.n_frames} frames at {motion.fps:g} fps)")
+    if render:
+        from .render import Scene, actor
+
+        _render_videos([(target.with_suffix(".mp4"), [Scene([actor(motion)], target.name)])], motion.fps)
 
 
 @app.command()

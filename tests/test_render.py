@@ -86,6 +86,14 @@ def test_gif_keeps_the_frame_rate_without_ffmpeg(clip, tmp_path, capsys):
     assert sum(durations) == pytest.approx(40 / 30 * 1000, abs=10)
 
 
+def test_convert_renders_its_result(clip, tmp_path, capsys):
+    code, stdout, err = _cli(capsys, "convert", clip, tmp_path / "out.bvh", "--fps", "15", "--render")
+    assert code == 0, err
+    assert str(tmp_path / "out.mp4") in stdout
+    assert iio.immeta(tmp_path / "out.mp4")["fps"] == pytest.approx(15.0)
+    assert len(iio.imread(tmp_path / "out.mp4")) == read_bvh(tmp_path / "out.bvh").n_frames
+
+
 def test_still_is_a_contact_sheet_png(clip, tmp_path, capsys):
     out = tmp_path / "sheet.png"
     code, _, err = _cli(capsys, "render", clip, clip, "--still", "--poses", "4", "--out", out, "--size", "800x400")
