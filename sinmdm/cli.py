@@ -33,7 +33,7 @@ from .errors import SinmdmError
 from .features import FeatureLayout
 from .motion import DEFAULT_MAX_FPS, Motion
 from .presets import resolve_preset
-from .generate import BATCH, DEFAULT_STEPS, sample_features, to_motions
+from .generate import BATCH, DEFAULT_STEPS, clean_motions, sample_features, to_motions
 from .runs import Run, default_run_dir, parse_length, pick_device, resolve_run, write_json
 from .skeleton import POSITION_CHANNELS, Skeleton
 from .train import TrainSettings
@@ -68,6 +68,10 @@ SeedOption = typer.Option(0, "--seed", help="Random seed: the same seed gives th
 StepsOption = typer.Option(DEFAULT_STEPS, "--steps", min=1, help="Sampling steps (fewer is faster and rougher).")
 OutOption = typer.Option(None, "--out", help="Output folder. Default: <run>/samples.")
 DeviceOption = typer.Option("auto", "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")
+CleanupOption = typer.Option(
+    True, "--cleanup/--no-cleanup",
+    help="Smooth jitter and pin feet that touch the floor (inverse kinematics); given parts are never changed.",
+)
 RenderOption = typer.Option(
     False, "--render", help="Also write a video next to each BVH (DIR/<command>_<i>.mp4): given parts blue, generated orange."
 )
@@ -214,6 +218,7 @@ def generate(
     steps: int = StepsOption,
     loop: bool = typer.Option(False, "--loop", help="Make each motion loop seamlessly (its last frame flows into its first)."),
     out: Optional[Path] = OutOption,
+    cleanup: bool = CleanupOption,
     render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
@@ -224,7 +229,10 @@ def generate(
     run = _load_run(model, device)
     frames = parse_length(length, run.train_frames, run.layout.fps)
     with _sampling_progress("generate", n, steps) as on_step:
-        motions = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed, loop=loop, on_step=on_step))
+        features = sample_features(run, n, frames, steps=steps, seed=seed, loop=loop, on_step=on_step)
+    motions = to_motions(run, features)
+    if cleanup:
+        motions = clean_motions(run, load_reference(run, None), features, motions)
     _write_all(out or run.path / "samples", "generate", motions, render)
 
 
@@ -245,6 +253,7 @@ def expand(
     seed: int = SeedOption,
     steps: int = StepsOption,
     out: Optional[Path] = OutOption,
+    cleanup: bool = CleanupOption,
     render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
@@ -270,7 +279,7 @@ def expand(
     if before < 0 or after < 0 or before + after != added:
         raise SinmdmError(f"--prefix {before} and --suffix {after} frames do not add up to the {added} frames --length adds")
     plan = expand_plan(run.layout, reference, before, after)
-    _run_plan(run, reference, plan, "expand", n, steps, seed, out, render)
+    _run_plan(run, reference, plan, "expand", n, steps, seed, out, cleanup, render)
 
 
 @app.command()
@@ -295,6 +304,7 @@ def inbetween(
     seed: int = SeedOption,
     steps: int = StepsOption,
     out: Optional[Path] = OutOption,
+    cleanup: bool = CleanupOption,
     render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
@@ -319,7 +329,7 @@ def inbetween(
         end = parse_position(suffix, frames, "--suffix")
         middle = parse_length(length, frames, run.layout.fps, what="--length") if length else end - start
         plan = inbetween_plan(run.layout, reference, start, end, middle)
-    _run_plan(run, reference, plan, "inbetween", n, steps, seed, out, render)
+    _run_plan(run, reference, plan, "inbetween", n, steps, seed, out, cleanup, render)
 
 
 @app.command()
@@ -336,6 +346,7 @@ def compose(
     seed: int = SeedOption,
     steps: int = StepsOption,
     out: Optional[Path] = OutOption,
+    cleanup: bool = CleanupOption,
     render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
@@ -349,7 +360,7 @@ def compose(
     skeleton = run.layout.skeleton
     joints = resolve_part(skeleton, keep, resolve_preset(skeleton, preset))
     plan = compose_plan(run.layout, reference, joints)
-    _run_plan(run, reference, plan, "compose", n, steps, seed, out, render)
+    _run_plan(run, reference, plan, "compose", n, steps, seed, out, cleanup, render)
 
 
 @app.command()
@@ -365,6 +376,7 @@ def transfer(
     seed: int = SeedOption,
     steps: int = StepsOption,
     out: Optional[Path] = OutOption,
+    cleanup: bool = CleanupOption,
     render: bool = RenderOption,
     device: str = DeviceOption,
 ) -> None:
@@ -377,7 +389,7 @@ def transfer(
     run = _load_run(model, device)
     motion = load_reference(run, content, what="content")
     with _sampling_progress("transfer", n, steps) as on_step:
-        motions = run_transfer(run, motion, n, strength=strength, steps=steps, seed=seed, on_step=on_step)
+        motions = run_transfer(run, motion, n, strength=strength, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
     _write_all(out or run.path / "samples", "transfer", motions, render)
 
 
@@ -400,6 +412,7 @@ def crowd(
         help="Sampling steps; fewer than elsewhere by default, as a crowd is many samples.",
     ),
     out: Optional[Path] = OutOption,
+    cleanup: bool = CleanupOption,
     render: bool = typer.Option(
         False, "--render", help="Also write DIR/crowd.mp4: the whole crowd in one scene, at its placements."
     ),
@@ -421,9 +434,13 @@ def crowd(
     longest = frames + max(p.offset for p in spots)
     with _sampling_progress("crowd", n, steps) as on_step:
         features = sample_features(run, n, longest, steps=steps, seed=seed, on_step=on_step)
-    individuals = [m.crop(p.offset, frames) for m, p in zip(to_motions(run, features), spots)]
+    reference = load_reference(run, None)
+    motions = to_motions(run, features)
+    if cleanup:
+        motions = clean_motions(run, reference, features, motions)
+    individuals = [m.crop(p.offset, frames) for m, p in zip(motions, spots)]
     # Measured before placement: a random heading is not a difference in motion.
-    diversity = diversity_between(load_reference(run, None), individuals)
+    diversity = diversity_between(reference, individuals)
     folder = out or run.path / "samples"
     placed = [place(run.layout, m, p) for m, p in zip(individuals, spots)]
     _write_all(folder, "crowd", placed)
@@ -514,12 +531,18 @@ def evaluate_command(
     seed: int = SeedOption,
     steps: int = StepsOption,
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON instead of a table."),
+    cleanup: bool = typer.Option(
+        True, "--cleanup/--no-cleanup",
+        help="Measure the cleaned samples, as the generating commands write them (sliding and jerk are "
+        "also reported without cleanup); --no-cleanup measures the raw samples only.",
+    ),
     device: str = DeviceOption,
 ) -> None:
     """Sample from a model and measure its samples against the training clip.
 
     Reports how faithful (coverage) and how new (diversity) the samples are, and how
-    plausible (foot sliding, jerk) as ratios to the clip's own values.
+    plausible (foot sliding, jerk) as ratios to the clip's own values, with and without
+    cleanup.
     """
     import json
     import time
@@ -531,11 +554,18 @@ def evaluate_command(
     frames = parse_length(length, run.train_frames, run.layout.fps)
     started = time.monotonic()
     with _sampling_progress("eval", n, steps) as on_step:
-        samples = to_motions(run, sample_features(run, n, frames, steps=steps, seed=seed, on_step=on_step))
+        features = sample_features(run, n, frames, steps=steps, seed=seed, on_step=on_step)
+    raw = to_motions(run, features)
     seconds = time.monotonic() - started
-    report = evaluate(reference, samples, run.layout.contact_joints.tolist(), seed=seed)
+    contacts = run.layout.contact_joints.tolist()
+    samples = clean_motions(run, reference, features, raw) if cleanup else raw
+    report = evaluate(reference, samples, contacts, seed=seed)
+    plain = evaluate(reference, raw, contacts, seed=seed) if cleanup else report
     if as_json:
-        typer.echo(json.dumps({**report.to_dict(), "sampling_seconds": seconds}, indent=2))
+        extra = {"sampling_seconds": seconds, "cleanup": cleanup}
+        if cleanup:
+            extra.update(sliding_ratio_without_cleanup=plain.sliding_ratio, jerk_ratio_without_cleanup=plain.jerk_ratio)
+        typer.echo(json.dumps({**report.to_dict(), **extra}, indent=2))
         return
     rows = [
         ("samples", f"{report.samples} x {report.frames} frames ({seconds:.1f} s to sample)"),
@@ -546,6 +576,12 @@ def evaluate_command(
         ("foot sliding ratio", f"{report.sliding_ratio:.2f}   ({report.sliding:.4f} vs input {report.sliding_input:.4f} heights/s)"),
         ("jerk ratio", f"{report.jerk_ratio:.2f}   ({report.jerk:.1f} vs input {report.jerk_input:.1f} heights/s^3)"),
     ]
+    if cleanup:
+        rows.insert(0, ("cleanup", "on (sliding and jerk without it below)"))
+        rows += [
+            ("  without cleanup", f"sliding ratio {plain.sliding_ratio:.2f}, jerk ratio {plain.jerk_ratio:.2f}, "
+             f"coverage {plain.coverage:.3f}"),
+        ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         typer.echo(f"{key:<{width}}  {value}")
@@ -568,10 +604,11 @@ def _sampling_progress(label: str, n: int, steps: int) -> Iterator[Callable[[int
 
 
 def _run_plan(
-    run: Run, reference: Motion, plan: Plan, command: str, n: int, steps: int, seed: int, out: Optional[Path], render: bool
+    run: Run, reference: Motion, plan: Plan, command: str, n: int, steps: int, seed: int, out: Optional[Path],
+    cleanup: bool, render: bool,
 ) -> None:
     with _sampling_progress(command, n, steps) as on_step:
-        motions = run_plan(run, reference, plan, n, steps=steps, seed=seed, on_step=on_step)
+        motions = run_plan(run, reference, plan, n, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
     _write_all(out or run.path / "samples", command, motions, render, joint_weights(run.layout, plan))
 
 

@@ -34,6 +34,13 @@ def contact_labels(motion: Motion, joints: list[int]) -> np.ndarray:
     return _in_contact(positions, motion.fps, motion.skeleton.height).astype(np.float64)
 
 
+def planted_heights(motion: Motion, joints: list[int]) -> np.ndarray:
+    """(K,) the height each joint rests at in ``motion`` (a low percentile of its Y)."""
+    if not joints:
+        return np.zeros(0)
+    return np.percentile(motion.world_positions()[:, joints, 1], PLANTED_PERCENTILE, axis=0)
+
+
 def _in_contact(positions: np.ndarray, fps: float, height: float) -> np.ndarray:
     y = positions[..., 1]
     planted = np.percentile(y, PLANTED_PERCENTILE, axis=0)

@@ -25,7 +25,7 @@ from .bvh import read_bvh
 from .diffusion import Known, LowPass
 from .errors import SinmdmError
 from .features import FeatureLayout
-from .generate import sample_features, to_motions
+from .generate import clean_motions, sample_features, to_motions
 from .motion import Motion
 from .presets import RigPreset
 from .runs import CLIP, Run
@@ -312,15 +312,19 @@ def reference_targets(layout: FeatureLayout, reference: Motion, plan: Plan) -> n
     return targets
 
 
-def run_plan(run: Run, reference: Motion, plan: Plan, n: int, *, steps: int, seed: int, on_step=None) -> list[Motion]:
-    """Sample ``plan`` and pin each result's root path to the reference's."""
+def run_plan(
+    run: Run, reference: Motion, plan: Plan, n: int, *, steps: int, seed: int, clean: bool = True, on_step=None
+) -> list[Motion]:
+    """Sample ``plan``, pin each result's root path to the reference's and, with
+    ``clean``, clean it up without touching the given parts."""
     known = Known(
         mask=torch.as_tensor(plan.mask[None], dtype=torch.float32, device=run.device),
         reference=torch.as_tensor(plan.reference[None], dtype=torch.float32, device=run.device),
     )
     features = sample_features(run, n, plan.frames, steps=steps, seed=seed, known=known, on_step=on_step)
     targets = reference_targets(run.layout, reference, plan)
-    return [pin_trajectory(run.layout, motion, targets, plan.anchors) for motion in to_motions(run, features)]
+    motions = [pin_trajectory(run.layout, motion, targets, plan.anchors) for motion in to_motions(run, features)]
+    return clean_motions(run, reference, features, motions, joint_weights(run.layout, plan)) if clean else motions
 
 
 # ------------------------------------------------------------------------ style transfer
@@ -337,7 +341,7 @@ def transfer_guide(strength: float) -> tuple[int, int]:
 
 
 def transfer(
-    run: Run, content: Motion, n: int, *, strength: float, steps: int, seed: int, on_step=None
+    run: Run, content: Motion, n: int, *, strength: float, steps: int, seed: int, clean: bool = True, on_step=None
 ) -> list[Motion]:
     """``n`` motions with the content's timing and path in the style of the model's clip
     (harmonisation by low-pass guidance, ILVR). The guidance alone lets the root drift
@@ -351,4 +355,10 @@ def transfer(
     )
     path = root_path(run.layout, content)
     every = np.ones(content.n_frames, dtype=bool)
-    return [pin_trajectory(run.layout, m, path, every) for m in to_motions(run, features)]
+    motions = [pin_trajectory(run.layout, m, path, every) for m in to_motions(run, features)]
+    if not clean:
+        return motions
+    keep_path = np.zeros((content.n_frames, run.layout.skeleton.n_joints))
+    if run.layout.has_trajectory:
+        keep_path[:, run.layout.traj_joint] = 1.0  # cleanup must not move the root off the content's path
+    return clean_motions(run, content, features, motions, keep_path)

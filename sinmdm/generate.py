@@ -6,6 +6,10 @@ from typing import Callable, Optional
 
 import torch
 
+import numpy as np
+
+from .cleanup import cleanup, hysteresis
+from .contacts import planted_heights
 from .diffusion import Diffusion, Known, LowPass
 from .motion import Motion
 from .runs import Run
@@ -58,3 +62,16 @@ def to_motions(run: Run, normalised: torch.Tensor) -> list[Motion]:
     """Motions on the training skeleton from normalised features (n, frames, C)."""
     raw = run.layout.denormalise(normalised.double().numpy())
     return [run.layout.decode(x) for x in raw]
+
+
+def clean_motions(
+    run: Run, reference: Motion, normalised: torch.Tensor, motions: list[Motion], given: Optional[np.ndarray] = None
+) -> list[Motion]:
+    """Each motion cleaned (smoothed, feet pinned; see :mod:`sinmdm.cleanup`) with the
+    contacts its own features predict, at the heights the feet rest at in ``reference``.
+    ``given`` (frames, joints) marks parts to keep exactly."""
+    contacts = run.layout.contact_joints.tolist()
+    planted = planted_heights(reference, contacts)
+    scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]
+    fps = run.layout.fps
+    return [cleanup(m, contacts, hysteresis(s, fps), planted, given) for m, s in zip(motions, scores)]

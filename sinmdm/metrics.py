@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .contacts import HEIGHT_MARGIN, PLANTED_PERCENTILE
+from .contacts import HEIGHT_MARGIN, planted_heights
 from .motion import Motion
 from .rotations import matrix_to_6d
 
@@ -218,7 +218,7 @@ def evaluate(reference: Motion, samples: list[Motion], contacts: list[int], seed
         per["ld"].append(local_diversity(d, scale))
         per["rgd"].append(global_diversity(distances(ref, reassembled(ref, len(f), rng)), scale))
     height = reference.skeleton.height
-    planted = np.percentile(reference.world_positions()[:, contacts, 1], PLANTED_PERCENTILE, axis=0) if contacts else None
+    planted = planted_heights(reference, contacts)
     cov = np.mean(per["cov"], axis=0)
     return Report(
         coverage_strict=float(cov[0]),

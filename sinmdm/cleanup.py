@@ -1,0 +1,279 @@
+"""Clean motion for any creature: planted feet and no jitter.
+
+Each pass is vectorised over frames; loops run only over contact joints and their runs.
+
+1. Contacts. The model's per-frame contact features are thresholded with hysteresis (on
+   above 0.6, off below 0.4) so a label does not flicker; a contact counts only while the
+   joint is within 4% of the height of where it rests, and contacts shorter than 0.1 s
+   are dropped.
+2. Smoothing. A cubic Savitzky-Golay filter over 0.2 s runs over every joint's rotation
+   (quaternions made sign-continuous over time, renormalised after) and over position
+   channels. A cubic fit keeps the shape of sharp, intentional motion far better than a
+   moving average of the same width and removes frame-to-frame jitter.
+3. Foot pinning. During each contact run the contact joint is held at one world
+   position, the run's mean (never below its planted height, where it rests in the
+   training clip), blending in and out over 0.15 s; at every frame it is kept above its
+   planted height. Inverse kinematics (two-bone IK generalised to any chain, batched over
+   frames) moves the limb: the chain from the contact joint up to where the limb leaves
+   the body (the first ancestor whose parent has several children), bent at the joint
+   that splits it into the most even pair of long segments (a knee, never a short foot
+   bone). A contact joint below another (a toe below a foot) is placed only while the
+   one above it is free, and then by the leg. The smoothing pass runs once more after.
+
+Given parts (frames or joints an editing command kept from the reference) are put back
+exactly at the end, so cleanup never changes them.
+
+Measured on Salsa (6 samples at 2x), each step's share: smoothing alone took the jerk
+ratio from 1.71 to 1.00 at no cost in coverage; pinning feet and toes with CCD and each
+toe placed by rotating its foot cost 6 points of coverage (a 10 cm lever turns the foot a
+lot); placing toes by the leg, only while the foot is free, cost 1.7 points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional
+
+import numpy as np
+from scipy.ndimage import distance_transform_edt
+from scipy.signal import savgol_filter
+
+from .motion import Motion
+from .rotations import _axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
+from .skeleton import Skeleton
+
+CONTACT_ON, CONTACT_OFF = 0.6, 0.4  # hysteresis thresholds on the contact features
+MIN_CONTACT_SECONDS = 0.1  # shorter contacts are noise
+CONTACT_REACH = 0.04  # contacts higher than this (of the height) above the planted height are not
+SMOOTH_SECONDS = 0.2  # Savitzky-Golay window
+SMOOTH_ORDER = 3
+BLEND_SECONDS = 0.15  # a pin fades in and out over this long
+
+
+def hysteresis(probability: np.ndarray, fps: float) -> np.ndarray:
+    """(F, K) bool contacts from per-frame contact scores (F, K): on above CONTACT_ON, off
+    below CONTACT_OFF, in between as before; runs shorter than MIN_CONTACT_SECONDS go."""
+    frames, _ = probability.shape
+    event = np.where(probability > CONTACT_ON, 1, np.where(probability < CONTACT_OFF, 0, -1))
+    # The state at each frame is the last event at or before it (the first frame decides
+    # by 0.5 when it has none).
+    event[0] = np.where(event[0] >= 0, event[0], probability[0] >= 0.5)
+    last = np.where(event >= 0, np.arange(frames)[:, None], 0)
+    np.maximum.accumulate(last, axis=0, out=last)
+    state = np.take_along_axis(event, last, axis=0).astype(bool)
+    return _drop_short_runs(state, max(1, round(MIN_CONTACT_SECONDS * fps)))
+
+
+def _drop_short_runs(state: np.ndarray, shortest: int) -> np.ndarray:
+    out = state.copy()
+    padded = np.pad(state.astype(np.int8), ((1, 1), (0, 0)))
+    change = np.diff(padded, axis=0)
+    for k in range(state.shape[1]):
+        starts, ends = np.flatnonzero(change[:, k] == 1), np.flatnonzero(change[:, k] == -1)
+        for s, e in zip(starts, ends):
+            if e - s < shortest:
+                out[s:e, k] = False
+    return out
+
+
+def limb_chain(skeleton: Skeleton, joint: int) -> list[int]:
+    """Joints IK may rotate to move ``joint``, limb root first: its ancestors up to where
+    the limb leaves the body (the joint whose parent has several children). The root,
+    which carries the whole body, and joints without rotation channels are left out."""
+    rotating = set(skeleton.rotating_joints.tolist())
+    chain = []
+    j = int(skeleton.parents[joint])
+    while j >= 0 and skeleton.parents[j] >= 0:
+        chain.append(j)
+        if len(skeleton.children[int(skeleton.parents[j])]) > 1:
+            break
+        j = int(skeleton.parents[j])
+    return [c for c in reversed(chain) if c in rotating]
+
+
+def bend_joint(skeleton: Skeleton, chain: list[int], joint: int) -> Optional[int]:
+    """The chain joint that bends the limb (a knee): the one splitting the limb from the
+    chain's first joint to ``joint`` into the most even pair of long segments, so a short
+    foot or toe bone is never used as the lever. None for a chain of one joint."""
+    if len(chain) < 2:
+        return None
+    rest = skeleton.rest_positions()
+    top, tip = rest[chain[0]], rest[joint]
+    balance = [min(np.linalg.norm(rest[m] - top), np.linalg.norm(tip - rest[m])) for m in chain[1:]]
+    return chain[1 + int(np.argmax(balance))]
+
+
+def smooth(motion: Motion) -> Motion:
+    """Savitzky-Golay smoothing of every rotation and position channel over time."""
+    window = _odd(round(SMOOTH_SECONDS * motion.fps))
+    if motion.n_frames <= window or window <= SMOOTH_ORDER:
+        return motion
+    quat = matrix_to_quaternion(motion.rotations)  # (F, J, 4)
+    # q and -q are one rotation: flip signs so each joint's quaternion is continuous.
+    flip = np.cumsum((quat[1:] * quat[:-1]).sum(-1) < 0, axis=0) % 2 == 1
+    quat[1:][flip] *= -1
+    quat = savgol_filter(quat, window, SMOOTH_ORDER, axis=0, mode="interp")
+    rotations = quaternion_to_matrix(quat / np.linalg.norm(quat, axis=-1, keepdims=True))
+    still = np.setdiff1d(np.arange(motion.skeleton.n_joints), motion.skeleton.rotating_joints)
+    rotations[:, still] = motion.rotations[:, still]
+    translations = motion.translations.copy()
+    moving = motion.skeleton.positioned_joints
+    translations[:, moving] = savgol_filter(motion.translations[:, moving], window, SMOOTH_ORDER, axis=0, mode="interp")
+    return replace(motion, rotations=rotations, translations=translations)
+
+
+def _odd(n: int) -> int:
+    return n if n % 2 else n + 1
+
+
+def pin_targets(positions: np.ndarray, contact: np.ndarray, planted: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where each contact joint should be (F, K, 3) and how strongly (F, K) in [0, 1]:
+    held at its run's mean X/Z at the planted height, blending out over BLEND_SECONDS
+    towards the nearest run's hold; never below the planted height."""
+    frames, joints = contact.shape
+    targets = positions.copy()
+    weights = np.zeros((frames, joints))
+    blend = max(1, round(BLEND_SECONDS * fps))
+    for k in range(joints):
+        if not contact[:, k].any():
+            continue
+        runs = np.cumsum(np.diff(np.concatenate([[0], contact[:, k].astype(np.int8)])) == 1) * contact[:, k]
+        counts = np.bincount(runs, minlength=runs.max() + 1)
+        held = np.stack([np.bincount(runs, positions[:, k, a], minlength=len(counts)) for a in (0, 1, 2)], -1)
+        held = held / np.maximum(counts, 1)[:, None]
+        distance, nearest = distance_transform_edt(~contact[:, k], return_indices=True)
+        nearest = nearest[0]
+        weights[:, k] = 0.5 + 0.5 * np.cos(np.pi * np.clip(distance / (blend + 1), 0.0, 1.0))
+        weights[distance > blend, k] = 0.0
+        target = held[runs[nearest]]
+        targets[:, k] = positions[:, k] + weights[:, k, None] * (target - positions[:, k])
+    below = targets[..., 1] < planted[None]
+    targets[..., 1] = np.maximum(targets[..., 1], planted[None])
+    weights = np.where(below, 1.0, weights)
+    return targets, weights
+
+
+def solve_ik(
+    motion: Motion, joint: int, chain: list[int], bend: Optional[int], target: np.ndarray, active: np.ndarray
+) -> Motion:
+    """Bend and swing the ``chain`` so ``joint`` reaches ``target`` (F, 3) on the ``active``
+    frames (F,) bool, batched over those frames.
+
+    Two-bone IK generalised to any chain: the ``bend`` joint (see :func:`bend_joint`)
+    bends in the plane the limb already bends in (so a knee stays a hinge) until the limb's reach
+    equals the distance to the target (law of cosines, clamped to what the limb can
+    reach); then the chain's first joint swings the limb by the smallest rotation that
+    points it at the target. Exact for reachable targets; a chain of one joint only swings.
+    """
+    if not chain or not active.any():
+        return motion
+    skeleton = motion.skeleton
+    frames = np.flatnonzero(active)
+    rotations = motion.rotations.copy()
+    local = rotations[frames]
+    trans = motion.translations[frames]
+    base_rot, base_pos = skeleton.forward_kinematics(local, trans)
+    parent = int(skeleton.parents[chain[0]])
+    path = _path(skeleton, chain[0], joint)  # chain[0] .. joint, every joint on the way
+    goal = target[frames]
+
+    def fk():
+        return _chain_fk(local, trans, path, base_rot[:, parent], base_pos[:, parent])
+
+    def turn_joint(at: int, turn: np.ndarray, world_rot: np.ndarray) -> None:
+        above = world_rot[:, at - 1] if at > 0 else base_rot[:, parent]
+        # World rotation turn @ W_j, written as a local rotation under the same parent.
+        local[:, path[at]] = np.swapaxes(above, -1, -2) @ turn @ above @ local[:, path[at]]
+
+    if bend is not None:
+        world_rot, world_pos = fk()
+        knee = path.index(bend)
+        root, mid, tip = world_pos[:, 0], world_pos[:, knee], world_pos[:, -1]
+        upper, lower = root - mid, tip - mid
+        a, b = np.linalg.norm(upper, axis=-1), np.linalg.norm(lower, axis=-1)
+        reach = np.linalg.norm(goal - root, axis=-1)
+        reach = np.clip(reach, np.abs(a - b) + 1e-6 * (a + b), (a + b) * (1 - 1e-6))
+        now = _angle(upper, lower)
+        wanted = np.arccos(np.clip((a**2 + b**2 - reach**2) / np.maximum(2 * a * b, 1e-12), -1.0, 1.0))
+        axis = np.cross(upper, lower)
+        size = np.linalg.norm(axis, axis=-1)
+        bend = np.where(size > 1e-9 * np.maximum(a * b, 1e-12), wanted - now, 0.0)  # a straight limb has no plane
+        turn_joint(knee, _axis_angle_matrix(axis / np.maximum(size, 1e-12)[:, None], bend), world_rot)
+    world_rot, world_pos = fk()
+    turn_joint(0, _rotation_between(world_pos[:, -1] - world_pos[:, 0], goal - world_pos[:, 0]), world_rot)
+    rotations[frames] = local
+    return replace(motion, rotations=rotations)
+
+
+def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.arctan2(np.linalg.norm(np.cross(u, v), axis=-1), (u * v).sum(-1))
+
+
+def _rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(F, 3, 3) the smallest rotations taking directions ``u`` to ``v`` (F, 3)."""
+    axis = np.cross(u, v)
+    size = np.linalg.norm(axis, axis=-1)
+    angle = np.where(size > 1e-12, _angle(u, v), 0.0)
+    return _axis_angle_matrix(axis / np.maximum(size, 1e-12)[:, None], angle)
+
+
+def _path(skeleton: Skeleton, top: int, joint: int) -> list[int]:
+    path = [joint]
+    while path[-1] != top:
+        path.append(int(skeleton.parents[path[-1]]))
+    return path[::-1]
+
+
+def _chain_fk(local: np.ndarray, trans: np.ndarray, path: list[int], rot0: np.ndarray, pos0: np.ndarray):
+    """World rotations and positions (F, len(path), ...) along ``path`` under a parent
+    with world rotation ``rot0`` and position ``pos0``."""
+    rots, poss = [], []
+    rot, pos = rot0, pos0
+    for j in path:
+        pos = pos + (rot @ trans[:, j, :, None])[..., 0]
+        rot = rot @ local[:, j]
+        rots.append(rot)
+        poss.append(pos)
+    return np.stack(rots, axis=1), np.stack(poss, axis=1)
+
+
+def cleanup(
+    motion: Motion,
+    contacts: list[int],
+    contact: np.ndarray,
+    planted: np.ndarray,
+    given: Optional[np.ndarray] = None,
+) -> Motion:
+    """The cleaned motion: smoothed, with each ``contacts`` joint pinned while ``contact``
+    (F, K) bool says it touches the floor at its ``planted`` (K,) height. ``given`` (F, J)
+    marks parts to keep exactly as they are (1 = keep)."""
+    cleaned = smooth(motion)
+    if contacts:
+        positions = cleaned.world_positions()[:, contacts]
+        # A predicted contact counts only while the joint is down near where it rests.
+        low = positions[..., 1] < planted[None] + CONTACT_REACH * motion.skeleton.height
+        contact = _drop_short_runs(contact & low, max(1, round(MIN_CONTACT_SECONDS * motion.fps)))
+        targets, weights = pin_targets(positions, contact, planted, motion.fps)
+        skeleton = motion.skeleton
+        for k in sorted(range(len(contacts)), key=lambda i: skeleton.depths[contacts[i]]):  # feet before toes
+            chain = limb_chain(skeleton, contacts[k])
+            # A toe whose foot is held moves with the foot: it is placed only while the
+            # foot is free (standing on tiptoe), by the leg rather than by the foot.
+            above = [i for i in range(len(contacts)) if contacts[i] in chain]
+            active = (weights[:, k] > 0) & ~(weights[:, above] > 0).any(axis=1)
+            bend = bend_joint(skeleton, chain, contacts[k])
+            cleaned = solve_ik(cleaned, contacts[k], chain, bend, targets[:, k], active)
+        cleaned = smooth(cleaned)
+    if given is not None:
+        cleaned = _restore(motion, cleaned, given)
+    return cleaned
+
+
+def _restore(original: Motion, cleaned: Motion, given: np.ndarray) -> Motion:
+    """Blend back to ``original`` by ``given`` (F, J): exact where it is 1."""
+    w = np.clip(given, 0.0, 1.0)
+    q = slerp(matrix_to_quaternion(cleaned.rotations), matrix_to_quaternion(original.rotations), w)
+    rotations = np.where((w >= 1.0)[..., None, None], original.rotations, quaternion_to_matrix(q))
+    translations = cleaned.translations + w[..., None] * (original.translations - cleaned.translations)
+    translations = np.where((w >= 1.0)[..., None], original.translations, translations)
+    return replace(cleaned, rotations=rotations, translations=translations)

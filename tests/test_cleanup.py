@@ -1,0 +1,164 @@
+"""Cleanup on synthetic creatures with 2, 4 and 8 legs: sliding feet get pinned, bones
+keep their lengths, the rest of the body barely moves, given parts stay exact."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sinmdm.bvh import parse_bvh
+from sinmdm.cleanup import bend_joint, cleanup, hysteresis, limb_chain, smooth
+from sinmdm.motion import Motion
+
+FRAMES = 60
+SPEED = 0.05  # units per frame the body drifts forward while the legs stay still: sliding
+
+
+def creature(legs: int, frames: int = FRAMES) -> Motion:
+    """A body with ``legs`` legs (hip, knee, foot, toe tip) around it; its feet rest on
+    the floor (y = 0) and the body drifts forward, so every planted foot slides."""
+    lines = ["HIERARCHY", "ROOT Body", "{", "OFFSET 0 0 0", "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"]
+    lines += ["JOINT Head", "{", "OFFSET 0 2 0", "CHANNELS 3 Zrotation Xrotation Yrotation", "End Site", "{", "OFFSET 0 1 0", "}", "}"]
+    for i in range(legs):
+        x, z = math.cos(2 * math.pi * i / legs), math.sin(2 * math.pi * i / legs)
+        lines += [
+            f"JOINT Hip{i}", "{", f"OFFSET {2 * x:.6f} 0 {2 * z:.6f}", "CHANNELS 3 Zrotation Xrotation Yrotation",
+            f"JOINT Knee{i}", "{", f"OFFSET {3 * x:.6f} 3 {3 * z:.6f}", "CHANNELS 3 Zrotation Xrotation Yrotation",
+            f"JOINT Foot{i}", "{", f"OFFSET {x:.6f} -8 {z:.6f}", "CHANNELS 3 Zrotation Xrotation Yrotation",
+            "End Site", "{", "OFFSET 0 0 0.5", "}", "}", "}", "}",
+        ]
+    lines += ["}", "MOTION", f"Frames: {frames}", "Frame Time: 0.0333333"]
+    channels = 6 + 3 + 9 * legs
+    for t in range(frames):
+        row = np.zeros(channels)
+        row[0:3] = [SPEED * t, 5.0, 0.0]
+        lines.append(" ".join(f"{v:.6f}" for v in row))
+    return parse_bvh(("\n".join(lines) + "\n").encode())
+
+
+def feet(motion: Motion) -> list[int]:
+    return [j for j, name in enumerate(motion.skeleton.names) if name.startswith("Foot")]
+
+
+def alternating_contacts(legs: int, frames: int = FRAMES) -> np.ndarray:
+    """Legs in two groups, each planted for half the clip in turn."""
+    contact = np.zeros((frames, legs), dtype=bool)
+    contact[5:28, 0::2] = True
+    contact[32:55, 1::2] = True
+    return contact
+
+
+def horizontal_speed(motion: Motion, joints: list[int]) -> np.ndarray:
+    xz = motion.world_positions()[:, joints][..., [0, 2]]
+    return np.linalg.norm(np.diff(xz, axis=0), axis=-1) * motion.fps  # (F-1, K)
+
+
+@pytest.mark.parametrize("legs", [2, 4, 8])
+def test_sliding_feet_are_pinned_on_any_number_of_legs(legs):
+    motion = creature(legs)
+    joints = feet(motion)
+    contact = alternating_contacts(legs)
+    cleaned = cleanup(motion, joints, contact, planted=np.zeros(legs))
+    before, after = horizontal_speed(motion, joints), horizontal_speed(cleaned, joints)
+    # Inside each contact (away from the smoothing at its ends) the foot stands still.
+    core = np.zeros((FRAMES - 1, legs), dtype=bool)
+    core[10:23, 0::2] = True
+    core[37:50, 1::2] = True
+    assert before[core].mean() == pytest.approx(SPEED * motion.fps, rel=0.05)
+    assert after[core].max() < 0.02 * before[core].mean()
+
+
+@pytest.mark.parametrize("legs", [2, 8])
+def test_bone_lengths_do_not_change(legs):
+    motion = creature(legs)
+    cleaned = cleanup(motion, feet(motion), alternating_contacts(legs), planted=np.zeros(legs))
+    parents = motion.skeleton.parents
+    child = np.flatnonzero(parents >= 0)
+
+    def lengths(m: Motion) -> np.ndarray:
+        p = m.world_positions()
+        return np.linalg.norm(p[:, child] - p[:, parents[child]], axis=-1)
+
+    np.testing.assert_allclose(lengths(cleaned), lengths(motion), atol=1e-9)
+
+
+def test_the_rest_of_the_body_barely_moves():
+    motion = creature(4)
+    cleaned = cleanup(motion, feet(motion), alternating_contacts(4), planted=np.zeros(4))
+    head = motion.skeleton.index("Head")
+    height = motion.skeleton.height
+    moved = np.linalg.norm(cleaned.world_positions()[:, [0, head]] - motion.world_positions()[:, [0, head]], axis=-1)
+    assert moved.max() < 1e-3 * height  # the body and head: nothing to clean there
+    hips = [motion.skeleton.index(f"Hip{i}") for i in range(4)]
+    hip_moved = np.linalg.norm(cleaned.world_positions()[:, hips] - motion.world_positions()[:, hips], axis=-1)
+    assert hip_moved.max() < 1e-3 * height  # legs bend below the hip; the hip stays
+
+
+def test_feet_are_kept_above_the_floor():
+    motion = creature(2)
+    translations = motion.translations.copy()
+    translations[:, 0, 1] -= 0.5  # the body sinks half a unit
+    low = replace(motion, translations=translations)
+    joints = feet(low)
+    assert low.world_positions()[:, joints, 1].max() < 0  # sunk into the floor
+    cleaned = cleanup(low, joints, np.zeros((FRAMES, 2), dtype=bool), planted=np.zeros(2))
+    assert cleaned.world_positions()[:, joints, 1].min() > -1e-3 * motion.skeleton.height
+
+
+def test_given_frames_and_joints_stay_exact():
+    motion = creature(4)
+    given = np.zeros((FRAMES, motion.skeleton.n_joints))
+    given[:20] = 1.0  # the first 20 frames entirely
+    given[:, motion.skeleton.index("Knee1")] = 1.0  # and one joint throughout
+    given[20:25] = 0.5  # a ramp
+    cleaned = cleanup(motion, feet(motion), alternating_contacts(4), planted=np.zeros(4), given=given)
+    assert np.array_equal(cleaned.rotations[:20], motion.rotations[:20])
+    assert np.array_equal(cleaned.translations[:20], motion.translations[:20])
+    knee = motion.skeleton.index("Knee1")
+    assert np.array_equal(cleaned.rotations[:, knee], motion.rotations[:, knee])
+    assert not np.array_equal(cleaned.rotations[30:], motion.rotations[30:])  # the rest was cleaned
+
+
+def test_hysteresis_does_not_flicker_and_drops_blips():
+    t = np.arange(90)
+    score = np.where((t >= 20) & (t < 60), 0.8, 0.2) + 0.15 * np.sin(t * 2.7)  # noisy around 0.5 at times
+    score[45:48] = 0.45  # a dip that stays above the off threshold
+    score[75:77] = 0.9  # a 2-frame blip
+    contact = hysteresis(score[:, None], fps=30.0)[:, 0]
+    assert contact[20:60].all() and not contact[:19].any() and not contact[61:].any()
+
+
+def test_limb_chain_stops_where_the_limb_leaves_the_body():
+    motion = creature(2)
+    skeleton = motion.skeleton
+    foot = skeleton.index("Foot0")
+    chain = limb_chain(skeleton, foot)
+    assert [skeleton.names[j] for j in chain] == ["Hip0", "Knee0"]
+    assert skeleton.names[bend_joint(skeleton, chain, foot)] == "Knee0"
+    head = skeleton.index("Head")
+    assert limb_chain(skeleton, head) == []  # hangs off the root: nothing to bend
+
+
+def test_smoothing_removes_jitter_and_keeps_a_smooth_motion():
+    motion = creature(2, frames=90)
+    rng = np.random.default_rng(0)
+    swing = np.radians(30) * np.sin(np.arange(90) / 8.0)
+    rotations = motion.rotations.copy()
+    knee = motion.skeleton.index("Knee0")
+    c, s = np.cos(swing), np.sin(swing)
+    rotations[:, knee] = np.stack([np.stack([c, -s, 0 * c], -1), np.stack([s, c, 0 * c], -1), np.stack([0 * c, 0 * c, 1 + 0 * c], -1)], -2)
+    smooth_motion = replace(motion, rotations=rotations)
+    noise = np.radians(3) * rng.standard_normal(90)
+    cn, sn = np.cos(swing + noise), np.sin(swing + noise)
+    noisy_rot = rotations.copy()
+    noisy_rot[:, knee] = np.stack([np.stack([cn, -sn, 0 * cn], -1), np.stack([sn, cn, 0 * cn], -1), np.stack([0 * cn, 0 * cn, 1 + 0 * cn], -1)], -2)
+    noisy = replace(motion, rotations=noisy_rot)
+
+    def angle(m: Motion) -> np.ndarray:
+        return np.arctan2(m.rotations[:, knee, 1, 0], m.rotations[:, knee, 0, 0])
+
+    assert np.abs(angle(smooth(noisy)) - swing).std() < 0.5 * noise.std()  # jitter reduced
+    assert np.abs(angle(smooth(smooth_motion)) - swing).max() < np.radians(0.5)  # smooth motion kept
