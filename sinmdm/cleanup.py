@@ -48,6 +48,7 @@ CONTACT_REACH = 0.04  # contacts higher than this (of the height) above the plan
 SMOOTH_SECONDS = 0.2  # Savitzky-Golay window
 SMOOTH_ORDER = 3
 BLEND_SECONDS = 0.15  # a pin fades in and out over this long
+DIGIT_REACH = 0.25  # (of the height) branches shorter than this are toes of one foot, not limbs
 
 
 def hysteresis(probability: np.ndarray, fps: float) -> np.ndarray:
@@ -76,19 +77,79 @@ def _drop_short_runs(state: np.ndarray, shortest: int) -> np.ndarray:
     return out
 
 
-def limb_chain(skeleton: Skeleton, joint: int) -> list[int]:
+def limb_chain(skeleton: Skeleton, joint: int, contacts: list[int]) -> list[int]:
     """Joints IK may rotate to move ``joint``, limb root first: its ancestors up to where
-    the limb leaves the body (the joint whose parent has several children). The root,
-    which carries the whole body, and joints without rotation channels are left out."""
+    the limb leaves the body, i.e. below the first ancestor that also carries other
+    contact joints and reaches them over more than DIGIT_REACH of the height (the pelvis
+    carries the other leg; a bird's foot carries its toes, which are short, so the chain
+    goes on up the leg). The root, which carries the whole body, and joints without
+    rotation channels are left out."""
     rotating = set(skeleton.rotating_joints.tolist())
+    reach = _reach(skeleton)
+    mine = {joint}
     chain = []
     j = int(skeleton.parents[joint])
     while j >= 0 and skeleton.parents[j] >= 0:
         chain.append(j)
-        if len(skeleton.children[int(skeleton.parents[j])]) > 1:
+        parent = int(skeleton.parents[j])
+        below = set(skeleton.subtree(parent)) & set(contacts)
+        if below - mine - set(skeleton.subtree(j)) and max(reach(parent, c) for c in below) > DIGIT_REACH * skeleton.height:
             break
-        j = int(skeleton.parents[j])
+        j = parent
     return [c for c in reversed(chain) if c in rotating]
+
+
+def _reach(skeleton: Skeleton):
+    """reach(top, joint): the rest-pose length of the bones from ``top`` down to ``joint``."""
+    rest = skeleton.rest_positions()[: skeleton.n_joints]
+    parents = skeleton.parents
+    bone = np.linalg.norm(rest - rest[np.maximum(parents, 0)], axis=-1)
+
+    def reach(top: int, joint: int) -> float:
+        total = 0.0
+        while joint != top and joint >= 0:
+            total += float(bone[joint])
+            joint = int(parents[joint])
+        return total
+
+    return reach
+
+
+def effectors(skeleton: Skeleton, contacts: list[int]) -> list[tuple[int, list[int]]]:
+    """The joints IK places and the contact joints (indices into ``contacts``) each one
+    stands for. A limb with one contact joint, or with contacts one below the other (a
+    foot and its toe), places each. A limb whose contacts are side by side (a bird's
+    toes) places the joint they hang from, so the toes keep their shape."""
+    limbs: dict[int, list[int]] = {}
+    for k, c in enumerate(contacts):
+        chain = limb_chain(skeleton, c, contacts)
+        limbs.setdefault(chain[0] if chain else -1 - k, []).append(k)
+    out = []
+    for group in limbs.values():
+        joints = [contacts[k] for k in group]
+        common = _common_ancestor(skeleton, joints)
+        if len(group) == 1 or common in joints:
+            out += [(contacts[k], [k]) for k in group]
+        else:
+            out.append((common, group))
+    return sorted(out, key=lambda e: skeleton.depths[e[0]])  # feet before toes
+
+
+def _common_ancestor(skeleton: Skeleton, joints: list[int]) -> int:
+    def ancestors(j: int) -> list[int]:
+        line = []
+        while j >= 0:
+            line.append(j)
+            j = int(skeleton.parents[j])
+        return line[::-1]
+
+    lines = [ancestors(j) for j in joints]
+    common = lines[0][0]
+    for level in zip(*lines):
+        if len(set(level)) > 1:
+            break
+        common = level[0]
+    return common
 
 
 def bend_joint(skeleton: Skeleton, chain: list[int], joint: int) -> Optional[int]:
@@ -253,16 +314,23 @@ def cleanup(
         # A predicted contact counts only while the joint is down near where it rests.
         low = positions[..., 1] < planted[None] + CONTACT_REACH * motion.skeleton.height
         contact = _drop_short_runs(contact & low, max(1, round(MIN_CONTACT_SECONDS * motion.fps)))
-        targets, weights = pin_targets(positions, contact, planted, motion.fps)
         skeleton = motion.skeleton
-        for k in sorted(range(len(contacts)), key=lambda i: skeleton.depths[contacts[i]]):  # feet before toes
-            chain = limb_chain(skeleton, contacts[k])
-            # A toe whose foot is held moves with the foot: it is placed only while the
-            # foot is free (standing on tiptoe), by the leg rather than by the foot.
-            above = [i for i in range(len(contacts)) if contacts[i] in chain]
-            active = (weights[:, k] > 0) & ~(weights[:, above] > 0).any(axis=1)
-            bend = bend_joint(skeleton, chain, contacts[k])
-            cleaned = solve_ik(cleaned, contacts[k], chain, bend, targets[:, k], active)
+        held = np.zeros(contact.shape, dtype=bool)  # contact joints already being placed
+        for joint, group in effectors(skeleton, contacts):
+            if joint == contacts[group[0]]:
+                k = group[0]
+                targets, weights = pin_targets(positions[:, [k]], contact[:, [k]], planted[[k]], motion.fps)
+            else:  # the foot above side-by-side toes: held while most of them touch
+                where = cleaned.world_positions()[:, [joint]]
+                touching = contact[:, group].mean(axis=1, keepdims=True) >= 0.5
+                targets, weights = pin_targets(where, touching, np.full(1, -np.inf), motion.fps)
+            chain = limb_chain(skeleton, joint, contacts)
+            # A toe below a held foot moves with the foot: it is placed only while the
+            # foot is free (standing on tiptoe), and by the leg rather than by the foot.
+            above = [i for i, c in enumerate(contacts) if c in chain]
+            active = (weights[:, 0] > 0) & ~held[:, above].any(axis=1)
+            held[:, group] |= (weights[:, 0] > 0)[:, None]
+            cleaned = solve_ik(cleaned, joint, chain, bend_joint(skeleton, chain, joint), targets[:, 0], active)
         cleaned = smooth(cleaned)
     if given is not None:
         cleaned = _restore(motion, cleaned, given)

@@ -41,7 +41,7 @@ from .contacts import choose_contact_joints
 from .diffusion import Diffusion
 from .errors import SinmdmError
 from .features import FeatureLayout, principal_axes
-from .generate import sample_features, to_motions
+from .generate import clean_motions, sample_features, to_motions
 from .model import Denoiser, ModelConfig
 from .motion import Motion
 from .presets import resolve_preset
@@ -287,7 +287,8 @@ def train(
     )
     plot_losses(losses, out / LOSS_PLOT)
     if finished:
-        preview = to_motions(run, sample_features(run, 1, motion.n_frames, seed=settings.seed))[0]
+        features = sample_features(run, 1, motion.n_frames, seed=settings.seed)
+        preview = clean_motions(run, motion, features, to_motions(run, features))[0]
         write_bvh(out / PREVIEW, preview)
         write_preview_video(motion, preview, out / PREVIEW_VIDEO)
     record_latest(out)

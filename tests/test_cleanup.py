@@ -135,11 +135,11 @@ def test_limb_chain_stops_where_the_limb_leaves_the_body():
     motion = creature(2)
     skeleton = motion.skeleton
     foot = skeleton.index("Foot0")
-    chain = limb_chain(skeleton, foot)
+    chain = limb_chain(skeleton, foot, feet(motion))
     assert [skeleton.names[j] for j in chain] == ["Hip0", "Knee0"]
     assert skeleton.names[bend_joint(skeleton, chain, foot)] == "Knee0"
     head = skeleton.index("Head")
-    assert limb_chain(skeleton, head) == []  # hangs off the root: nothing to bend
+    assert limb_chain(skeleton, head, feet(motion)) == []  # hangs off the root: nothing to bend
 
 
 def test_smoothing_removes_jitter_and_keeps_a_smooth_motion():
