@@ -313,3 +313,19 @@ def test_style_transfer_on_the_xia_pair(tmp_path, capsys):
     legs = [ref.skeleton.index(n) for n in ("Hips", "LeftUpLeg", "LeftFoot", "RightToeBase")]
     error = np.abs(out.world_positions()[:, legs] - ref.world_positions()[:, legs]).max() / ref.skeleton.height
     assert error < TOLERANCE
+
+
+# -------------------------------------------------------------------------------- eval
+def test_eval_reports_sliding_and_jerk_with_and_without_cleanup(model, capsys):
+    run_dir, _ = model
+    assert cli(["eval", "--model", str(run_dir), "--n", "2", "--steps", "3", "--length", "60", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["cleanup"] is True and report["samples"] == 2 and report["frames"] == 60
+    for key in ("sliding_ratio", "jerk_ratio", "sliding_ratio_without_cleanup", "jerk_ratio_without_cleanup", "coverage"):
+        assert np.isfinite(report[key]), key
+    assert cli(["eval", "--model", str(run_dir), "--n", "2", "--steps", "3", "--length", "60", "--json", "--no-cleanup"]) == 0
+    raw = json.loads(capsys.readouterr().out)
+    assert raw["cleanup"] is False and "jerk_ratio_without_cleanup" not in raw
+    assert raw["jerk_ratio"] == pytest.approx(report["jerk_ratio_without_cleanup"])  # same samples, same seed
+    assert cli(["eval", "--model", str(run_dir), "--n", "2", "--steps", "3", "--length", "60"]) == 0
+    assert "without cleanup" in capsys.readouterr().out

@@ -117,7 +117,7 @@ def test_sampler_commands_share_their_options(command, options):
 
     result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
     assert result.exit_code == 0
-    for option in ["--model", "--n", "--seed", "--steps", "--out", "--device", "--render", *options]:
+    for option in ["--model", "--n", "--seed", "--steps", "--out", "--device", "--render", "--no-cleanup", *options]:
         assert option in result.output, option
 
 
