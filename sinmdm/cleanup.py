@@ -39,7 +39,7 @@ from scipy.ndimage import distance_transform_edt
 from scipy.signal import savgol_filter
 
 from .motion import Motion
-from .rotations import _axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
+from .rotations import axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
 from .skeleton import Skeleton
 
 CONTACT_ON, CONTACT_OFF = 0.6, 0.4  # hysteresis thresholds on the contact features
@@ -66,15 +66,15 @@ def hysteresis(probability: np.ndarray, fps: float) -> np.ndarray:
 
 
 def _drop_short_runs(state: np.ndarray, shortest: int) -> np.ndarray:
-    out = state.copy()
-    padded = np.pad(state.astype(np.int8), ((1, 1), (0, 0)))
-    change = np.diff(padded, axis=0)
-    for k in range(state.shape[1]):
-        starts, ends = np.flatnonzero(change[:, k] == 1), np.flatnonzero(change[:, k] == -1)
-        for s, e in zip(starts, ends):
-            if e - s < shortest:
-                out[s:e, k] = False
-    return out
+    """``state`` (F, K) without its runs of True shorter than ``shortest`` frames."""
+    change = np.diff(np.pad(state.astype(np.int8), ((1, 1), (0, 0))), axis=0).T  # (K, F + 1)
+    k, starts = np.nonzero(change == 1)  # joint-major order, so starts and ends pair up
+    _, ends = np.nonzero(change == -1)
+    short = ends - starts < shortest
+    marks = np.zeros(change.shape, dtype=np.int64)
+    np.add.at(marks, (k[short], starts[short]), 1)
+    np.add.at(marks, (k[short], ends[short]), -1)
+    return state & ~(np.cumsum(marks, axis=1)[:, :-1].T > 0)
 
 
 def limb_chain(skeleton: Skeleton, joint: int, contacts: list[int]) -> list[int]:
@@ -259,7 +259,7 @@ def solve_ik(
         axis = np.cross(upper, lower)
         size = np.linalg.norm(axis, axis=-1)
         bend = np.where(size > 1e-9 * np.maximum(a * b, 1e-12), wanted - now, 0.0)  # a straight limb has no plane
-        turn_joint(knee, _axis_angle_matrix(axis / np.maximum(size, 1e-12)[:, None], bend), world_rot)
+        turn_joint(knee, axis_angle_matrix(axis / np.maximum(size, 1e-12)[:, None], bend), world_rot)
     world_rot, world_pos = fk()
     turn_joint(0, _rotation_between(world_pos[:, -1] - world_pos[:, 0], goal - world_pos[:, 0]), world_rot)
     rotations[frames] = local
@@ -275,7 +275,7 @@ def _rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     axis = np.cross(u, v)
     size = np.linalg.norm(axis, axis=-1)
     angle = np.where(size > 1e-12, _angle(u, v), 0.0)
-    return _axis_angle_matrix(axis / np.maximum(size, 1e-12)[:, None], angle)
+    return axis_angle_matrix(axis / np.maximum(size, 1e-12)[:, None], angle)
 
 
 def _path(skeleton: Skeleton, top: int, joint: int) -> list[int]:

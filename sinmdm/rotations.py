@@ -56,12 +56,12 @@ def euler_to_matrix(angles: Array, axes: np.ndarray) -> Array:
         eye = torch.as_tensor(eye, dtype=angles.dtype, device=angles.device)
     result = None
     for k in range(3):  # three elementary rotations, composed left to right
-        rot = _axis_angle_matrix(eye[..., k, :], angles[..., k])
+        rot = axis_angle_matrix(eye[..., k, :], angles[..., k])
         result = rot if result is None else result @ rot
     return result
 
 
-def _axis_angle_matrix(axis: Array, angle: Array) -> Array:
+def axis_angle_matrix(axis: Array, angle: Array) -> Array:
     """Rodrigues' formula for unit ``axis`` (..., 3) and ``angle`` (...)."""
     xp = _xp(angle)
     c = xp.cos(angle)[..., None, None]
@@ -103,7 +103,7 @@ def matrix_to_euler(matrix: np.ndarray, order: str) -> np.ndarray:
         b = np.arctan2(sign * r[..., i, k], np.hypot(r[..., i, i], r[..., i, j]))
         a = np.arctan2(-sign * r[..., j, k], r[..., k, k])
     eye = np.eye(3)
-    first_two = _axis_angle_matrix(eye[i], a) @ _axis_angle_matrix(eye[j], b)
+    first_two = axis_angle_matrix(eye[i], a) @ axis_angle_matrix(eye[j], b)
     rest = np.swapaxes(first_two, -1, -2) @ r  # a rotation about the third axis alone
     p, q = (last + 1) % 3, (last + 2) % 3
     c = np.arctan2(rest[..., q, p] - rest[..., p, q], rest[..., p, p] + rest[..., q, q])
