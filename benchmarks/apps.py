@@ -34,22 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, data_dir  # puts the checkout on sys.path first
 
-from sinmdm.bvh import read_bvh  # noqa: E402
-from sinmdm.contacts import contact_labels  # noqa: E402
-from sinmdm.edit import expand_plan, inbetween_plan, keyframe_plan, load_reference, ramp_frames, resolve_part, root_path  # noqa: E402
-from sinmdm.metrics import evaluate, seam_jump  # noqa: E402
-from sinmdm.presets import resolve_preset  # noqa: E402
-from sinmdm.runs import Run  # noqa: E402
-
-
-def data_dir() -> Path:
-    for c in (os.environ.get("SINMDM_DATA"), ROOT.parent / "shared" / "data"):
-        if c and Path(c).is_dir():
-            return Path(c)
-    sys.exit("real clips not found: set SINMDM_DATA")
+from sinmdm.bvh import read_bvh
+from sinmdm.contacts import contact_labels
+from sinmdm.edit import expand_plan, inbetween_plan, keyframe_plan, load_reference, ramp_frames, resolve_part, root_path
+from sinmdm.metrics import evaluate, seam_jump
+from sinmdm.presets import resolve_preset
+from sinmdm.runs import Run
 
 
 def sinmdm(*args: object) -> float:

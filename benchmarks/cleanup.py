@@ -24,26 +24,12 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import CLIPS, ROOT, data_dir  # puts the checkout on sys.path first
 
-from sinmdm.edit import load_reference  # noqa: E402
-from sinmdm.generate import clean_motions, sample_features, to_motions  # noqa: E402
-from sinmdm.metrics import evaluate  # noqa: E402
-from sinmdm.runs import Run  # noqa: E402
-
-CLIPS = {
-    "salsa": "mixamo/Salsa-Dancing-6.bvh",
-    "crab": "truebones/Crab-dance-long.bvh",
-    "chicken": "truebones/Chicken_IdlePecking.bvh",
-}
-
-
-def data_dir() -> Path:
-    for c in (os.environ.get("SINMDM_DATA"), ROOT.parent / "shared" / "data"):
-        if c and Path(c).is_dir():
-            return Path(c)
-    sys.exit("real clips not found: set SINMDM_DATA")
+from sinmdm.edit import load_reference
+from sinmdm.generate import clean_motions, sample_features, to_motions
+from sinmdm.metrics import evaluate
+from sinmdm.runs import Run
 
 
 def trained(name: str, run: str | None, scratch: Path) -> Path:

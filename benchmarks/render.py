@@ -18,30 +18,21 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import data_dir  # puts the checkout on sys.path first
 
-from sinmdm.bvh import read_bvh  # noqa: E402
-from sinmdm.crowd import body_size, place, placements  # noqa: E402
-from sinmdm.features import FeatureLayout  # noqa: E402
-from sinmdm.render import Scene, actor, render_still, render_video  # noqa: E402
+from sinmdm.bvh import read_bvh
+from sinmdm.crowd import body_size, place, placements
+from sinmdm.features import FeatureLayout
+from sinmdm.render import Scene, actor, render_still, render_video
 
 FRAMES = 300
 CROWD = 50
-
-
-def data_dir() -> Path:
-    for c in (os.environ.get("SINMDM_DATA"), ROOT.parent / "shared" / "data"):
-        if c and Path(c).is_dir():
-            return Path(c)
-    sys.exit("real clips not found: set SINMDM_DATA")
 
 
 def best_of(repeat: int, job) -> float:

@@ -115,23 +115,23 @@ def _reach(skeleton: Skeleton):
     return reach
 
 
-def effectors(skeleton: Skeleton, contacts: list[int]) -> list[tuple[int, list[int]]]:
-    """The joints IK places and the contact joints (indices into ``contacts``) each one
-    stands for. A limb with one contact joint, or with contacts one below the other (a
-    foot and its toe), places each. A limb whose contacts are side by side (a bird's
-    toes) places the joint they hang from, so the toes keep their shape."""
+def effectors(skeleton: Skeleton, contacts: list[int]) -> list[tuple[int, list[int], list[int]]]:
+    """The joints IK places, the contact joints (indices into ``contacts``) each one
+    stands for, and its limb chain. A limb with one contact joint, or with contacts one
+    below the other (a foot and its toe), places each. A limb whose contacts are side by
+    side (a bird's toes) places the joint they hang from, so the toes keep their shape."""
+    chains = [limb_chain(skeleton, c, contacts) for c in contacts]
     limbs: dict[int, list[int]] = {}
-    for k, c in enumerate(contacts):
-        chain = limb_chain(skeleton, c, contacts)
+    for k, chain in enumerate(chains):
         limbs.setdefault(chain[0] if chain else -1 - k, []).append(k)
     out = []
     for group in limbs.values():
         joints = [contacts[k] for k in group]
         common = _common_ancestor(skeleton, joints)
         if len(group) == 1 or common in joints:
-            out += [(contacts[k], [k]) for k in group]
+            out += [(contacts[k], [k], chains[k]) for k in group]
         else:
-            out.append((common, group))
+            out.append((common, group, limb_chain(skeleton, common, contacts)))
     return sorted(out, key=lambda e: skeleton.depths[e[0]])  # feet before toes
 
 
@@ -189,8 +189,8 @@ def _odd(n: int) -> int:
 
 def pin_targets(positions: np.ndarray, contact: np.ndarray, planted: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Where each contact joint should be (F, K, 3) and how strongly (F, K) in [0, 1]:
-    held at its run's mean X/Z at the planted height, blending out over BLEND_SECONDS
-    towards the nearest run's hold; never below the planted height."""
+    held at its run's mean position, blending out over BLEND_SECONDS towards the nearest
+    run's hold; never below the ``planted`` height (K,)."""
     frames, joints = contact.shape
     targets = positions.copy()
     weights = np.zeros((frames, joints))
@@ -310,21 +310,20 @@ def cleanup(
     marks parts to keep exactly as they are (1 = keep)."""
     cleaned = smooth(motion)
     if contacts:
-        positions = cleaned.world_positions()[:, contacts]
+        world = cleaned.world_positions()  # IK on one limb never moves another's effector
+        positions = world[:, contacts]
         # A predicted contact counts only while the joint is down near where it rests.
         low = positions[..., 1] < planted[None] + CONTACT_REACH * motion.skeleton.height
         contact = _drop_short_runs(contact & low, max(1, round(MIN_CONTACT_SECONDS * motion.fps)))
         skeleton = motion.skeleton
         held = np.zeros(contact.shape, dtype=bool)  # contact joints already being placed
-        for joint, group in effectors(skeleton, contacts):
+        for joint, group, chain in effectors(skeleton, contacts):
             if joint == contacts[group[0]]:
                 k = group[0]
                 targets, weights = pin_targets(positions[:, [k]], contact[:, [k]], planted[[k]], motion.fps)
             else:  # the foot above side-by-side toes: held while most of them touch
-                where = cleaned.world_positions()[:, [joint]]
                 touching = contact[:, group].mean(axis=1, keepdims=True) >= 0.5
-                targets, weights = pin_targets(where, touching, np.full(1, -np.inf), motion.fps)
-            chain = limb_chain(skeleton, joint, contacts)
+                targets, weights = pin_targets(world[:, [joint]], touching, np.full(1, -np.inf), motion.fps)
             # A toe below a held foot moves with the foot: it is placed only while the
             # foot is free (standing on tiptoe), and by the leg rather than by the foot.
             above = [i for i, c in enumerate(contacts) if c in chain]

@@ -623,9 +623,8 @@ def _write_all(
     if render and motions:
         from .render import Scene, actor
 
-        style = "generated" if given is None else "given"
         videos = [
-            (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style=style)], f"{command}_{i}")])
+            (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style="generated")], f"{command}_{i}")])
             for i, m in enumerate(motions)
         ]
         _render_videos(videos, motions[0].fps)

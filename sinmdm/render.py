@@ -92,6 +92,7 @@ class Camera:
     distance: float
     azimuth: float
     elevation: float
+    floor: float = 0.0  # height of the ground it draws
 
     def basis(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows right, up, forward of the view, and the offset from target to eye."""
@@ -146,7 +147,7 @@ def make_camera(
     # Start from the distance at which a sphere around everything fits, then centre the
     # projected points (about 60 sampled frames) and move in until they fill 90% of the view.
     reach = max(float(np.linalg.norm(points - target[:, None], axis=-1).max()), 0.5 * (hi[1] - lo[1]), 1e-6)
-    camera = Camera(target, reach / math.sin(FOV / 2), azimuth, elevation)
+    camera = Camera(target, reach / math.sin(FOV / 2), azimuth, elevation, floor)
     sampled = np.arange(0, frames, max(1, frames // 60))
     rows, _ = camera.basis()
     focal = 1.0 / math.tan(FOV / 2)
@@ -236,8 +237,9 @@ class _Panel:
 
     PIECES = 12  # grid lines are cut into pieces so the perspective clips them cleanly
 
-    def __init__(self, ax, actors: Sequence[Actor], camera: Camera, floor: float, scale: float, aspect: float, height_px: float, title: str) -> None:
-        self.actors, self.camera, self.floor = actors, camera, floor
+    def __init__(self, ax, actors: Sequence[Actor], camera: Camera, aspect: float, height_px: float, title: str) -> None:
+        self.actors, self.camera, self.floor = actors, camera, camera.floor
+        scale = _scale(actors)
         ax.set_xlim(-aspect, aspect)
         ax.set_ylim(-1, 1)
         ax.set_axis_off()
@@ -375,28 +377,27 @@ def _grid_shape(n: int) -> tuple[int, int]:
 class _Canvas:
     """A figure of panels in a rows x cols grid, each with its own camera."""
 
-    def __init__(self, scenes: Sequence[Scene], cells: Sequence[tuple[Scene, Camera, int]], rows: int, cols: int, width: int, height: int) -> None:
+    def __init__(self, cells: Sequence[tuple[Scene, Camera]], rows: int, cols: int, width: int, height: int) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         self.figure = Figure(figsize=(width / 100, height / 100), dpi=100, facecolor=BACKGROUND)
         self.canvas = FigureCanvasAgg(self.figure)
-        self.size = (width, height)
         cell_w, cell_h = width / cols, height / rows
-        aspect = cell_w / cell_h
         self.panels: list[_Panel] = []
-        self.frames: list[int] = []
-        for k, (scene, camera, frame) in enumerate(cells):
+        for k, (scene, camera) in enumerate(cells):
             r, c = divmod(k, cols)
             ax = self.figure.add_axes((c / cols, 1 - (r + 1) / rows, 1 / cols, 1 / rows))
-            floor = _floor(scene.actors)
-            panel = _Panel(ax, scene.actors, camera, floor, _scale(scene.actors), aspect, cell_h, scene.title)
-            self.panels.append(panel)
-            self.frames.append(frame)
+            self.panels.append(_Panel(ax, scene.actors, camera, cell_w / cell_h, cell_h, scene.title))
 
     def pixels(self) -> np.ndarray:
         self.canvas.draw()
         return np.asarray(self.canvas.buffer_rgba())[..., :3]
+
+
+def _require_actors(scenes: Sequence[Scene]) -> None:
+    if not scenes or not any(s.actors for s in scenes):
+        raise SinmdmError("nothing to render")
 
 
 def _cameras(
@@ -423,8 +424,7 @@ def render_video(
     suffix = path.suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise SinmdmError(f"{path}: a video must end in {' or '.join(VIDEO_SUFFIXES)} (or use --still for a .png)")
-    if not scenes or not any(s.actors for s in scenes):
-        raise SinmdmError("nothing to render")
+    _require_actors(scenes)
     frames = max(a.frames for s in scenes for a in s.actors)
     step = _frame_step(path, fps)
     rows, cols = _grid_shape(len(scenes))
@@ -432,7 +432,7 @@ def render_video(
     width, height = _parse_size(size, (min(panel[0] * cols, 1920), min(panel[1] * rows, 1440)))
     width, height = _even(width), _even(height)
     cameras = _cameras(scenes, camera, fps, (width / cols) / (height / rows), azimuth, elevation)
-    canvas = _Canvas(scenes, [(s, c, 0) for s, c in zip(scenes, cameras)], rows, cols, width, height)
+    canvas = _Canvas(list(zip(scenes, cameras)), rows, cols, width, height)
     shown = range(0, frames, step)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -466,8 +466,7 @@ def render_still(
         raise SinmdmError(f"{path}: a still must end in .png")
     if poses < 1:
         raise SinmdmError(f"--poses must be at least 1, got {poses}")
-    if not scenes or not any(s.actors for s in scenes):
-        raise SinmdmError("nothing to render")
+    _require_actors(scenes)
     rows, cols = len(scenes), poses
     width, height = _parse_size(size, (min(220 * cols, 2400), min(260 * rows, 2600)))
     cameras = _cameras(scenes, camera, fps, (width / cols) / (height / rows), azimuth, elevation)
@@ -477,9 +476,9 @@ def render_still(
         for k, frame in enumerate(np.linspace(0, frames - 1, poses).round().astype(int)):
             title = f"{scene.title}  " if k == 0 and scene.title else ""
             cells.append((Scene(scene.actors, f"{title}frame {frame + 1}"), cam, int(frame)))
-    canvas = _Canvas(scenes, cells, rows, cols, width, height)
-    for (scene, _, frame), panel in zip(cells, canvas.panels):
-        panel.update(frame, max(a.frames for a in scene.actors))
+    canvas = _Canvas([(scene, cam) for scene, cam, _ in cells], rows, cols, width, height)
+    for (_, _, frame), panel in zip(cells, canvas.panels):
+        panel.update(frame, 0)
         panel.counter.set_text("")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
