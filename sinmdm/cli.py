@@ -12,6 +12,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from .allocator import keep_freed_memory
 from .bvh import read_bvh, write_bvh
 from .contacts import choose_contact_joints
 from .crowd import CROWD_STEPS, SPACING_SIZES, body_size, place, placements, require_root
@@ -701,4 +702,5 @@ def run(argv: Optional[list[str]] = None) -> int:
 
 
 def main() -> None:
+    keep_freed_memory()
     sys.exit(run())

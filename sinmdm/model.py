@@ -66,11 +66,14 @@ class LocalAttention(nn.Module):
     """Multi-head self-attention over a sliding window of frames, with a learned bias per
     head and relative offset.
 
-    Each frame's neighbours are read as shifted slices of the padded keys and values, one
-    slice per window offset (a loop over the window's few offsets, never over frames).
-    Gathering them with ``unfold`` instead copies every key ``window`` times; the slices
-    were about 25% faster per training step and 15% per sampling call on a 2-core CPU.
+    The frames are cut into chunks; each chunk's queries meet, in one matrix product, the
+    keys of the chunk and of ``window // 2`` frames either side, and a band mask keeps each
+    frame's own window. This wastes some products outside the band but runs on matrix
+    kernels: on a 2-core CPU it was 25-30% faster than summing one shifted slice per
+    offset, and far faster than copying every key ``window`` times with ``unfold``.
     """
+
+    CHUNK = 16  # frames per chunk (at least window - 1); 8-32 measured within 5%
 
     def __init__(self, width: int, heads: int, window: int) -> None:
         super().__init__()
@@ -81,17 +84,26 @@ class LocalAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, c = x.shape
-        h, w, r = self.heads, self.window, self.window // 2
-        q, k, v = self.qkv(x).view(b, t, 3, h, c // h).permute(2, 0, 3, 1, 4)  # each (B, H, T, D)
-        q = q / math.sqrt(c // h)
-        k, v = F.pad(k, (0, 0, r, r)), F.pad(v, (0, 0, r, r))  # zero-padded at the ends
-        scores = torch.stack([(q * k[:, :, o : o + t]).sum(-1) for o in range(w)], dim=-1)  # (B, H, T, W)
-        scores = scores + self.bias[None, :, None, :]
-        # Padding is not a frame: mask it so the clip's ends are not pulled towards zero.
-        index = torch.arange(t, device=x.device)[:, None] + torch.arange(-r, r + 1, device=x.device)[None]
-        outside = (index < 0) | (index >= t)
-        weights = scores.masked_fill(outside[None, None], float("-inf")).softmax(dim=-1)
-        attended = sum(weights[..., o, None] * v[:, :, o : o + t] for o in range(w))
+        h, d, r = self.heads, c // self.heads, self.window // 2
+        size = max(self.CHUNK, 2 * r)
+        n = -(-t // size)  # chunks
+        q, k, v = self.qkv(x).view(b, t, 3, h, d).permute(2, 0, 3, 1, 4)  # each (B, H, T, D)
+        q = F.pad(q / math.sqrt(d), (0, 0, 0, n * size - t)).view(b, h, n, size, d)
+
+        def around(z: torch.Tensor) -> torch.Tensor:
+            """(B, H, n, size + 2r, D): each chunk's frames with r more either side."""
+            z = F.pad(z, (0, 0, r, (n + 1) * size - t - r)).view(b, h, n + 1, size, d)
+            return torch.cat([z[:, :, :n], z[:, :, 1:, : 2 * r]], dim=3)
+
+        scores = q @ around(k).transpose(-1, -2)  # (B, H, n, size, size + 2r)
+        offset = torch.arange(size + 2 * r, device=x.device)[None] - torch.arange(size, device=x.device)[:, None]
+        scores = scores + self.bias[:, None, offset.clamp(0, self.window - 1)]
+        # Keep each frame's window, and no padding: the ends are not pulled towards zero.
+        # A large finite fill (not -inf) keeps the padded queries past the end from NaN.
+        key = torch.arange(n, device=x.device)[:, None] * size + torch.arange(size + 2 * r, device=x.device) - r
+        keep = ((offset >= 0) & (offset <= 2 * r))[None] & ((key >= 0) & (key < t))[:, None]
+        weights = scores.masked_fill(~keep, torch.finfo(scores.dtype).min).softmax(dim=-1)
+        attended = (weights @ around(v)).view(b, h, n * size, d)[:, :, :t]
         return self.out(attended.transpose(1, 2).reshape(b, t, c))
 
 

@@ -17,7 +17,6 @@ from typing import TypeVar
 
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
 
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
 
@@ -139,15 +138,38 @@ def _cross(a: Array, b: Array) -> Array:
 
 
 def matrix_to_quaternion(matrix: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) -> (..., 4) unit quaternions, scalar last."""
-    shape = matrix.shape[:-2]
-    return Rotation.from_matrix(matrix.reshape(-1, 3, 3)).as_quat().reshape(*shape, 4)
+    """(..., 3, 3) rotation matrices -> (..., 4) unit quaternions, scalar last.
+
+    Each of the four candidate rows below is the quaternion scaled by 4 times one of its
+    components; the row whose own component is largest is the best conditioned, so it is
+    the one kept (Shepperd's method, as scipy does, at a fraction of its overhead)."""
+    m = matrix
+    m00, m01, m02 = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
+    m10, m11, m12 = m[..., 1, 0], m[..., 1, 1], m[..., 1, 2]
+    m20, m21, m22 = m[..., 2, 0], m[..., 2, 1], m[..., 2, 2]
+    candidates = np.stack(
+        [
+            np.stack([1 + m00 - m11 - m22, m01 + m10, m02 + m20, m21 - m12], axis=-1),
+            np.stack([m01 + m10, 1 - m00 + m11 - m22, m12 + m21, m02 - m20], axis=-1),
+            np.stack([m02 + m20, m12 + m21, 1 - m00 - m11 + m22, m10 - m01], axis=-1),
+            np.stack([m21 - m12, m02 - m20, m10 - m01, 1 + m00 + m11 + m22], axis=-1),
+        ],
+        axis=-2,
+    )  # (..., 4 candidates, 4)
+    best = np.argmax(np.diagonal(candidates, axis1=-2, axis2=-1), axis=-1)
+    quat = np.take_along_axis(candidates, best[..., None, None], axis=-2)[..., 0, :]
+    return quat / np.linalg.norm(quat, axis=-1, keepdims=True)
 
 
 def quaternion_to_matrix(quat: np.ndarray) -> np.ndarray:
-    """(..., 4) scalar-last quaternions -> (..., 3, 3)."""
-    shape = quat.shape[:-1]
-    return Rotation.from_quat(quat.reshape(-1, 4)).as_matrix().reshape(*shape, 3, 3)
+    """(..., 4) scalar-last quaternions (normalised here) -> (..., 3, 3)."""
+    x, y, z, w = np.moveaxis(quat / np.linalg.norm(quat, axis=-1, keepdims=True), -1, 0)
+    rows = [
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ]
+    return np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
 
 
 def slerp(q0: np.ndarray, q1: np.ndarray, w: np.ndarray) -> np.ndarray:

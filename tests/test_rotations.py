@@ -15,10 +15,13 @@ from scipy.spatial.transform import Rotation
 
 from sinmdm.rotations import (
     VALID_ORDERS,
+    axis_angle_matrix,
     euler_to_matrix,
     matrix_to_6d,
     matrix_to_euler,
+    matrix_to_quaternion,
     order_to_axes,
+    quaternion_to_matrix,
     sixd_to_matrix,
     slerp,
     unwrap_euler,
@@ -333,3 +336,21 @@ def test_unwrapped_euler_curves_are_continuous_and_keep_the_rotation(order, axis
     # through a lock may swing the first and third angle, but never by a whole half turn.
     assert step[1] < 0.2
     assert np.all(step < math.pi * 0.9)
+
+
+@FAST
+@given(q=batch_shapes.flatmap(_unit_quaternions))
+def test_quaternions_and_matrices_match_scipy(q):
+    scipy_matrix = Rotation.from_quat(q.reshape(-1, 4)).as_matrix().reshape(*q.shape[:-1], 3, 3)
+    np.testing.assert_allclose(quaternion_to_matrix(q), scipy_matrix, atol=1e-12)
+    back = matrix_to_quaternion(scipy_matrix)
+    sign = np.where((back * q).sum(-1, keepdims=True) < 0, -1.0, 1.0)  # q and -q are one rotation
+    np.testing.assert_allclose(sign * back, q, atol=1e-9)
+
+
+def test_matrix_to_quaternion_is_stable_near_half_turns():
+    """Half turns make the scalar part vanish: the method must pick another component."""
+    for axis in np.eye(3):
+        angle = np.pi - np.array([0.0, 1e-9, 1e-5])
+        matrices = axis_angle_matrix(np.broadcast_to(axis, (3, 3)), angle)
+        np.testing.assert_allclose(quaternion_to_matrix(matrix_to_quaternion(matrices)), matrices, atol=1e-12)
