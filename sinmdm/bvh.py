@@ -22,6 +22,11 @@ from .skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
 
 KNOWN_CHANNELS = {c.lower(): c for c in POSITION_CHANNELS + ROTATION_CHANNELS}
 _WHITESPACE = np.frombuffer(b" \t\n\r\v\f", dtype=np.uint8)
+# Larger numbers are not motion: 1e8 is 100 km in millimetres, or 280,000 turns in degrees.
+MAX_MAGNITUDE = 1e8
+MAX_HEADER_LINE = 1 << 20  # bytes; a hierarchy line is a keyword and a few numbers
+CHUNK_BYTES = 8 << 20  # MOTION rows are parsed this much at a time, so memory stays bounded
+CONVERT_FRAMES = 8192  # and turned into rotations this many frames at a time
 
 
 # ------------------------------------------------------------------- reading
@@ -36,18 +41,25 @@ def read_bvh(path: str | Path) -> Motion:
         raise BVHError(path, "no such file") from None
     except OSError as exc:
         raise BVHError(path, f"cannot read: {exc.strerror or exc}") from None
-    return parse_bvh(raw, path)
+    parsed = _parse(raw, path)
+    del raw  # the file's bytes are not needed while the rows become rotations
+    return channels_to_motion(*parsed)
 
 
 def parse_bvh(raw: bytes, path: str | Path = "<bvh>") -> Motion:
     """Parse the bytes of a BVH file; ``path`` is only used in error messages."""
+    return channels_to_motion(*_parse(raw, path))
+
+
+def _parse(raw: bytes, path: str | Path) -> tuple[Skeleton, np.ndarray, float]:
+    """The skeleton, the MOTION rows (F, C) and the frame time."""
     if not raw.strip():
         raise BVHError(path, "file is empty")
     lines = _Lines(raw, path)
     skeleton, motion_line = _parse_hierarchy(lines, path)
     frames, frame_time, data_start, data_line = _parse_motion_header(lines, motion_line, path)
-    data = _parse_frames(raw[data_start:], data_line, frames, skeleton.n_channels, path)
-    return channels_to_motion(skeleton, data, frame_time)
+    data = _parse_frames(memoryview(raw)[data_start:], data_line, frames, skeleton.n_channels, path)
+    return skeleton, data, frame_time
 
 
 class _Lines:
@@ -64,9 +76,11 @@ class _Lines:
             return None
         end = self.raw.find(b"\n", self.pos)
         end = len(self.raw) if end < 0 else end
+        self.number += 1
+        if end - self.pos > MAX_HEADER_LINE:
+            raise BVHError(self.path, f"a line of {(end - self.pos) / 1e6:.1f} MB where the header has short lines", self.number)
         chunk = self.raw[self.pos : end]
         self.pos = end + 1
-        self.number += 1
         if b"\0" in chunk:
             raise BVHError(self.path, "binary data where text was expected (not a BVH file?)", self.number)
         try:
@@ -104,6 +118,8 @@ def _parse_hierarchy(lines: _Lines, path: str | Path) -> tuple[Skeleton, int]:
             raise BVHError(path, f"{what} has a value that is not a number: {' '.join(values)}", lineno) from None
         if not np.all(np.isfinite(out)):
             raise BVHError(path, f"{what} has a non-finite value: {' '.join(values)}", lineno)
+        if np.abs(out).max(initial=0.0) > MAX_MAGNITUDE:
+            raise BVHError(path, f"{what} has an absurd magnitude: {' '.join(values)}", lineno)
         return out
 
     def current() -> tuple[str, int]:
@@ -239,40 +255,73 @@ def _parse_motion_header(lines: _Lines, motion_line: int, path: str | Path) -> t
     return int(values["frames"]), frame_time, lines.pos, lines.number + 1
 
 
-def _parse_frames(data: bytes, first_line: int, frames: int, width: int, path: str | Path) -> np.ndarray:
+def _parse_frames(data: memoryview, first_line: int, frames: int, width: int, path: str | Path) -> np.ndarray:
     """(frames, width) float64 from the MOTION rows, checking every row's width.
 
-    Row widths are counted on the raw bytes (token starts per line) without a Python loop;
-    a missing trailing newline needs no special case because lines are counted by content.
+    The rows are read in chunks of whole lines of about CHUNK_BYTES, so the temporary
+    arrays stay small however long the clip; within a chunk, values per line are counted
+    on the raw bytes (token starts per line) without a Python loop. Lines are numbered by
+    content, so a missing trailing newline needs no special case.
     """
     buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.concatenate(
+        [np.flatnonzero(buf[i : i + CHUNK_BYTES] == ord("\n")) + i for i in range(0, len(buf), CHUNK_BYTES)] + [[len(buf)]]
+    )
+    # A row holds `width` numbers; far longer lines are not rows (and are not tokenised).
+    longest = 64 * (width + 1) + 1024
+    line_bytes = np.diff(newlines, prepend=-1) - 1
+    if line_bytes.max() > longest:
+        line = int(np.argmax(line_bytes > longest))
+        raise BVHError(path, f"a frame row of {line_bytes[line] / 1e6:.1f} MB, far too long for {width} values", first_line + line)
+    out = np.empty((frames, width))
+    row, line, start, last_row_line = 0, 0, 0, first_line
+    while start < len(buf):
+        # Whole lines up to about CHUNK_BYTES further on (at least one line).
+        last = max(int(np.searchsorted(newlines, start + CHUNK_BYTES, side="right")) - 1, line)
+        stop = int(newlines[last]) + 1
+        counts = _values_per_line(buf[start:stop], last - line + 1)
+        rows = np.flatnonzero(counts)
+        bad = np.flatnonzero(counts[rows] != width)
+        if len(bad):
+            raise BVHError(path, f"frame row has {counts[rows[bad[0]]]} values, expected {width}", first_line + line + int(rows[bad[0]]))
+        if row + len(rows) > frames:
+            raise BVHError(path, f"header says {frames} frames but the file has more", first_line + line + int(rows[frames - row]))
+        if width and len(rows):
+            out[row : row + len(rows)] = _numbers(bytes(data[start:stop]), first_line + line, path).reshape(-1, width)
+        row += len(rows)
+        last_row_line = first_line + line + int(rows[-1]) if len(rows) else last_row_line
+        line, start = last + 1, stop
+    if row != frames:
+        raise BVHError(path, f"header says {frames} frames but the file has {row}", last_row_line)
+    return out
+
+
+def _values_per_line(buf: np.ndarray, lines: int) -> np.ndarray:
+    """How many whitespace-separated values each of ``lines`` lines in ``buf`` holds."""
     space = np.isin(buf, _WHITESPACE)
     starts = ~space
     starts[1:] &= space[:-1]
-    line_of_byte = np.cumsum(buf == ord("\n")) - (buf == ord("\n"))
-    counts = np.bincount(line_of_byte[starts], minlength=1)
-    rows = np.flatnonzero(counts)
-    if width == 0 and len(rows) == 0:
-        return np.zeros((frames, 0))
-    bad = np.flatnonzero(counts[rows] != width)
-    if len(bad):
-        row = rows[bad[0]]
-        raise BVHError(path, f"frame row has {counts[row]} values, expected {width}", first_line + int(row))
-    if len(rows) != frames:
-        where = first_line + int(rows[-1]) if len(rows) else first_line
-        raise BVHError(path, f"header says {frames} frames but the file has {len(rows)}", where)
+    newline = buf == ord("\n")
+    line_of_byte = np.cumsum(newline, dtype=np.int32) - newline
+    return np.bincount(line_of_byte[starts], minlength=lines)[:lines]
+
+
+def _numbers(chunk: bytes, first_line: int, path: str | Path) -> np.ndarray:
+    """The values of whole lines of numbers, naming the line of the first bad one."""
     try:
-        values = np.array(data.split(), dtype=np.float64)
+        values = np.array(chunk.split(), dtype=np.float64)
     except ValueError:
-        token = next(t for t in data.split() if not _is_number(t))
-        index = data.find(token)
-        raise BVHError(
-            path, f"'{token[:40].decode('utf-8', 'replace')}' is not a number", first_line + data.count(b"\n", 0, index)
-        ) from None
-    if not np.all(np.isfinite(values)):
-        index = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise BVHError(path, "frame data holds a NaN or infinite value", first_line + int(rows[index // width]))
-    return values.reshape(frames, width)
+        token = next(t for t in chunk.split() if not _is_number(t))
+        index = chunk.find(token)
+        text = token[:40].decode("utf-8", "replace")
+        raise BVHError(path, f"'{text}' is not a number", first_line + chunk.count(b"\n", 0, index)) from None
+    bad = ~np.isfinite(values) | (np.abs(values) > MAX_MAGNITUDE)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        where = first_line + chunk.count(b"\n", 0, chunk.find(chunk.split()[index]))
+        problem = "a NaN or infinite value" if not np.isfinite(values[index]) else f"an absurd magnitude ({values[index]:g})"
+        raise BVHError(path, f"frame data holds {problem}", where)
+    return values
 
 
 def _is_number(token: bytes) -> bool:
@@ -285,12 +334,15 @@ def _is_number(token: bytes) -> bool:
 
 def channels_to_motion(skeleton: Skeleton, data: np.ndarray, frame_time: float) -> Motion:
     """A Motion from MOTION rows (F, C): Euler channels become matrices, position
-    channels replace the joint's OFFSET components."""
+    channels replace the joint's OFFSET components. Converted CONVERT_FRAMES at a time,
+    so the temporaries of a long clip stay small."""
     frames = len(data)
     rotations = np.broadcast_to(np.eye(3), (frames, skeleton.n_joints, 3, 3)).copy()
     cols, axes = skeleton.rotation_columns
     if len(cols):
-        rotations[:, skeleton.rotating_joints] = euler_to_matrix(np.radians(data[:, cols]), axes)
+        for start in range(0, frames, CONVERT_FRAMES):
+            part = slice(start, start + CONVERT_FRAMES)
+            rotations[part, skeleton.rotating_joints] = euler_to_matrix(np.radians(data[part, cols]), axes)
     translations = np.broadcast_to(skeleton.offsets, (frames, skeleton.n_joints, 3)).copy()
     joint, axis, col = skeleton.position_columns
     translations[:, joint, axis] = data[:, col]

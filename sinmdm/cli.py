@@ -76,6 +76,7 @@ CleanupOption = typer.Option(
 RenderOption = typer.Option(
     False, "--render", help="Also write a video next to each BVH (DIR/<command>_<i>.mp4): given parts blue, generated orange."
 )
+ForceOption = typer.Option(False, "--force", help="Overwrite output files that already exist (default: refuse).")
 LENGTH_HELP = "frames (600), seconds (10s) or a multiple of the reference (2x)"
 
 
@@ -133,6 +134,7 @@ def convert(
     target: Path = typer.Argument(..., help="Where to write the canonical BVH.", show_default=False),
     fps: Optional[float] = FpsOption,
     render: bool = typer.Option(False, "--render", help="Also write a video of the result beside it (TARGET with .mp4)."),
+    force: bool = ForceOption,
 ) -> None:
     """Read any BVH and write a canonical one, optionally resampled to --fps.
 
@@ -140,6 +142,7 @@ def convert(
     orders, writes one keyword per line (as Blender's importer expects), unwraps Euler
     angles over time and writes the true frame time.
     """
+    _refuse_existing([target, target.with_suffix(".mp4")] if render else [target], force)
     motion = read_bvh(source)
     if fps is not None:
         motion = motion.resample(fps)
@@ -167,6 +170,7 @@ def train(
     ),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder. Default: runs/<clip name>."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    force: bool = typer.Option(False, "--force", help="Start afresh over a run already in --out (default: refuse)."),
     contacts: Optional[str] = ContactsOption,
     preset: Optional[str] = PresetOption,
     width: int = typer.Option(TrainSettings.width, "--width", min=8, help="Model width (channels per frame inside)."),
@@ -201,7 +205,7 @@ def train(
     run_dir = out or default_run_dir(clip)
     path, finished = run_training(
         clip, run_dir, settings, device=pick_device(device), fps=fps,
-        contacts=_split_names(contacts), preset=preset, resume=resume,
+        contacts=_split_names(contacts), preset=preset, resume=resume, force=force,
     )
     if finished:
         typer.echo(f"trained: {path}")
@@ -221,6 +225,7 @@ def generate(
     out: Optional[Path] = OutOption,
     cleanup: bool = CleanupOption,
     render: bool = RenderOption,
+    force: bool = ForceOption,
     device: str = DeviceOption,
 ) -> None:
     """Generate new motions of any length from a trained model.
@@ -228,13 +233,14 @@ def generate(
     Writes DIR/generate_<i>.bvh on the training skeleton.
     """
     run = _load_run(model, device)
+    folder = _free_folder(out or run.path / "samples", "generate", n, render, force)
     frames = parse_length(length, run.train_frames, run.layout.fps)
     with _sampling_progress("generate", n, steps) as on_step:
         features = sample_features(run, n, frames, steps=steps, seed=seed, loop=loop, on_step=on_step)
     motions = to_motions(run, features)
     if cleanup:
         motions = clean_motions(run, load_reference(run, None), features, motions)
-    _write_all(out or run.path / "samples", "generate", motions, render)
+    _write_all(folder, "generate", motions, render)
 
 
 @app.command()
@@ -256,6 +262,7 @@ def expand(
     out: Optional[Path] = OutOption,
     cleanup: bool = CleanupOption,
     render: bool = RenderOption,
+    force: bool = ForceOption,
     device: str = DeviceOption,
 ) -> None:
     """Grow a clip: new motion before and after the reference, which stays unchanged.
@@ -280,7 +287,7 @@ def expand(
     if before < 0 or after < 0 or before + after != added:
         raise SinmdmError(f"--prefix {before} and --suffix {after} frames do not add up to the {added} frames --length adds")
     plan = expand_plan(run.layout, reference, before, after)
-    _run_plan(run, reference, plan, "expand", n, steps, seed, out, cleanup, render)
+    _run_plan(run, reference, plan, "expand", n, steps, seed, out, cleanup, render, force)
 
 
 @app.command()
@@ -307,6 +314,7 @@ def inbetween(
     out: Optional[Path] = OutOption,
     cleanup: bool = CleanupOption,
     render: bool = RenderOption,
+    force: bool = ForceOption,
     device: str = DeviceOption,
 ) -> None:
     """Temporal in-betweening: keep the start and end of the reference, generate the middle.
@@ -330,7 +338,7 @@ def inbetween(
         end = parse_position(suffix, frames, "--suffix")
         middle = parse_length(length, frames, run.layout.fps, what="--length") if length else end - start
         plan = inbetween_plan(run.layout, reference, start, end, middle)
-    _run_plan(run, reference, plan, "inbetween", n, steps, seed, out, cleanup, render)
+    _run_plan(run, reference, plan, "inbetween", n, steps, seed, out, cleanup, render, force)
 
 
 @app.command()
@@ -349,6 +357,7 @@ def compose(
     out: Optional[Path] = OutOption,
     cleanup: bool = CleanupOption,
     render: bool = RenderOption,
+    force: bool = ForceOption,
     device: str = DeviceOption,
 ) -> None:
     """Spatial composition: some joints follow the reference, the rest is generated.
@@ -361,7 +370,7 @@ def compose(
     skeleton = run.layout.skeleton
     joints = resolve_part(skeleton, keep, resolve_preset(skeleton, preset))
     plan = compose_plan(run.layout, reference, joints)
-    _run_plan(run, reference, plan, "compose", n, steps, seed, out, cleanup, render)
+    _run_plan(run, reference, plan, "compose", n, steps, seed, out, cleanup, render, force)
 
 
 @app.command()
@@ -379,6 +388,7 @@ def transfer(
     out: Optional[Path] = OutOption,
     cleanup: bool = CleanupOption,
     render: bool = RenderOption,
+    force: bool = ForceOption,
     device: str = DeviceOption,
 ) -> None:
     """Style transfer: the content clip in the style of the model's training clip.
@@ -389,9 +399,10 @@ def transfer(
     """
     run = _load_run(model, device)
     motion = load_reference(run, content, what="content")
+    folder = _free_folder(out or run.path / "samples", "transfer", n, render, force)
     with _sampling_progress("transfer", n, steps) as on_step:
         motions = run_transfer(run, motion, n, strength=strength, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
-    _write_all(out or run.path / "samples", "transfer", motions, render)
+    _write_all(folder, "transfer", motions, render)
 
 
 @app.command()
@@ -417,6 +428,7 @@ def crowd(
     render: bool = typer.Option(
         False, "--render", help="Also write DIR/crowd.mp4: the whole crowd in one scene, at its placements."
     ),
+    force: bool = ForceOption,
     device: str = DeviceOption,
 ) -> None:
     """Generate a crowd of distinct individuals laid out on the ground.
@@ -428,6 +440,8 @@ def crowd(
 
     run = _load_run(model, device)
     require_root(run.layout)
+    others = ("crowd.json", "crowd.mp4") if render else ("crowd.json",)
+    folder = _free_folder(out or run.path / "samples", "crowd", n, False, force, others)
     fps = run.layout.fps
     frames = parse_length(length, run.train_frames, fps)
     rng = np.random.default_rng(seed)
@@ -442,7 +456,6 @@ def crowd(
     individuals = [m.crop(p.offset, frames) for m, p in zip(motions, spots)]
     # Measured before placement: a random heading is not a difference in motion.
     diversity = diversity_between(reference, individuals)
-    folder = out or run.path / "samples"
     placed = [place(run.layout, m, p) for m, p in zip(individuals, spots)]
     _write_all(folder, "crowd", placed)
     record = {
@@ -496,6 +509,7 @@ def render(
         None, "--azimuth", help="Camera direction in degrees about the vertical. Default: three-quarters side-on to the travel."
     ),
     elevation: float = typer.Option(20.0, "--elevation", min=-80.0, max=80.0, help="Camera height in degrees above the floor."),
+    force: bool = ForceOption,
 ) -> None:
     """Draw BVH files of any skeleton as a stick-figure video or a PNG contact sheet.
 
@@ -511,6 +525,7 @@ def render(
     rate = fps or motions[0].fps
     motions = [m.resample(rate) for m in motions]
     target = out or files[0].with_suffix(".png" if still else ".mp4")
+    _refuse_existing([target], force)
     camera = camera or ("fixed" if layout == "scene" else "follow")
     if layout == "scene":
         scenes = [Scene([actor(m, shade=i) for i, m in enumerate(motions)], f"{len(files)} files" if len(files) > 1 else files[0].name)]
@@ -606,11 +621,27 @@ def _sampling_progress(label: str, n: int, steps: int) -> Iterator[Callable[[int
 
 def _run_plan(
     run: Run, reference: Motion, plan: Plan, command: str, n: int, steps: int, seed: int, out: Optional[Path],
-    cleanup: bool, render: bool,
+    cleanup: bool, render: bool, force: bool,
 ) -> None:
+    folder = _free_folder(out or run.path / "samples", command, n, render, force)
     with _sampling_progress(command, n, steps) as on_step:
         motions = run_plan(run, reference, plan, n, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
-    _write_all(out or run.path / "samples", command, motions, render, joint_weights(run.layout, plan))
+    _write_all(folder, command, motions, render, joint_weights(run.layout, plan))
+
+
+def _free_folder(folder: Path, command: str, n: int, render: bool, force: bool, others: tuple[str, ...] = ()) -> Path:
+    """``folder``, after checking (before any work) that the files a command will write
+    there do not exist yet, unless ``force``."""
+    names = [f"{command}_{i}.bvh" for i in range(n)] + [f"{command}_{i}.mp4" for i in range(n) if render]
+    _refuse_existing([folder / name for name in [*names, *others]], force)
+    return folder
+
+
+def _refuse_existing(paths: list[Path], force: bool) -> None:
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise SinmdmError(f"{existing[0]} already exists{more}: pass --force to overwrite, or choose another --out")
 
 
 def _write_all(

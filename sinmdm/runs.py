@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -25,6 +27,43 @@ CLIP = "clip.bvh"
 LOSS_PLOT = "loss.png"
 PREVIEW = "preview.bvh"
 PREVIEW_VIDEO = "preview.gif"
+LOCK = ".lock"  # held by the process training into the run
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run folder (created if needed) while training into
+    it, so a second ``train`` on the same folder refuses instead of mixing checkpoints.
+    The operating system drops the lock when the process ends, however it ends."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(run_dir / LOCK, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise SinmdmError(f"{run_dir}: cannot create the run folder: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            _lock(handle)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise SinmdmError(f"{run_dir} is being trained by {holder}: wait for it, or choose another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        yield
+
+
+def _lock(handle: Any) -> None:
+    """A non-blocking exclusive lock on an open file; OSError if another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def default_run_dir(clip: Path) -> Path:

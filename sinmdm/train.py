@@ -45,7 +45,7 @@ from .generate import clean_motions, sample_features, to_motions
 from .model import Denoiser, ModelConfig
 from .motion import Motion
 from .presets import resolve_preset
-from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, PREVIEW, PREVIEW_VIDEO, STATS, Run, record_latest, write_json
+from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, PREVIEW, PREVIEW_VIDEO, STATS, Run, record_latest, run_lock, write_json
 
 
 @dataclass
@@ -70,6 +70,7 @@ class TrainSettings:
 
 WIDEST_WINDOW = ModelConfig.window  # the model's own default window is the widest
 PREVIEW_SECONDS = 10.0  # preview.gif shows this much of the clip and of a sample
+PREVIEW_MAX_SECONDS = 30.0  # preview.bvh is as long as the clip, up to this (a long clip's would take minutes)
 PREVIEW_SIZE = "640x320"
 
 
@@ -120,10 +121,12 @@ def train(
     contacts: Optional[list[str]] = None,
     preset: Optional[str] = None,
     resume: bool = False,
+    force: bool = False,
     console: Optional[Console] = None,
 ) -> tuple[Path, bool]:
     """Train on ``clip`` into the run folder ``out``. Returns the folder and whether the
-    run finished (False when it was stopped and left resumable)."""
+    run finished (False when it was stopped and left resumable). ``force`` starts afresh
+    over an existing run; the folder is locked against a second training meanwhile."""
     console = console or Console(stderr=True)
     motion = read_bvh(clip).at_training_rate(fps)
     checkpoint_path = out / CHECKPOINT
@@ -137,8 +140,10 @@ def train(
         saved = TrainSettings(**state["settings"])
         settings = TrainSettings(**{**asdict(saved), "steps": settings.steps, "minutes": settings.minutes})
     else:
-        if checkpoint_path.exists():
-            raise SinmdmError(f"{out} already holds a trained run: pass --resume to continue it, or choose --out")
+        if checkpoint_path.exists() and not force:
+            raise SinmdmError(
+                f"{out} already holds a trained run: pass --resume to continue it, --force to start again, or choose --out"
+            )
         joints, _ = choose_contact_joints(motion, contacts, resolve_preset(motion.skeleton, preset))
         layout = FeatureLayout.from_motion(motion, joints)
 
@@ -159,139 +164,146 @@ def train(
             f"{clip}: {motion.n_frames} frames at {motion.fps:g} fps is shorter than the model's "
             f"receptive field ({config.receptive_field} frames); try fewer --blocks or a higher --fps"
         )
-    crop = min(settings.crop, motion.n_frames)
-    torch.manual_seed(settings.seed)
-    network = Denoiser(config, basis).to(device)
-    ema = copy.deepcopy(network).eval().requires_grad_(False)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    generator = torch.Generator().manual_seed(settings.seed)
-    step, losses, elapsed_before = 0, [], 0.0
-    if state is not None:
-        network.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        step, losses, elapsed_before = int(state["step"]), list(state["losses"]), float(state["seconds"])
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        with atomic_write(out / CLIP, "wb") as copy_out:
-            copy_out.write(clip.read_bytes())
+    with run_lock(out):
+        crop = min(settings.crop, motion.n_frames)
+        torch.manual_seed(settings.seed)
+        network = Denoiser(config, basis).to(device)
+        ema = copy.deepcopy(network).eval().requires_grad_(False)
+        optimizer = torch.optim.AdamW(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        generator = torch.Generator().manual_seed(settings.seed)
+        step, losses, elapsed_before = 0, [], 0.0
+        if state is not None:
+            network.load_state_dict(state["model"])
+            ema.load_state_dict(state["ema"])
+            optimizer.load_state_dict(state["optimizer"])
+            generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            step, losses, elapsed_before = int(state["step"]), list(state["losses"]), float(state["seconds"])
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            with atomic_write(out / CLIP, "wb") as copy_out:
+                copy_out.write(clip.read_bytes())
 
-    sampler = CropSampler(raw, layout, crop, settings.stretch)
-    diffusion = Diffusion()
-    total_steps = settings.steps if settings.steps is not None else math.inf
-    deadline = time.monotonic() + 60 * settings.minutes if settings.minutes else math.inf
+        sampler = CropSampler(raw, layout, crop, settings.stretch)
+        diffusion = Diffusion()
+        total_steps = settings.steps if settings.steps is not None else math.inf
+        deadline = time.monotonic() + 60 * settings.minutes if settings.minutes else math.inf
 
-    console.print(
-        f"[bold]{clip.name}[/]: {motion.n_frames} frames at {motion.fps:g} fps, {layout.n_channels} feature channels, "
-        f"contacts: {', '.join(layout.skeleton.names[j] for j in layout.contact_joints) or 'none'}"
-    )
-    console.print(
-        f"model: {network.parameter_count() / 1e6:.2f} M parameters, {config.blocks} blocks, window {config.window}, "
-        f"receptive field {config.receptive_field} frames ({config.receptive_field / motion.fps:.2f} s), "
-        f"{config.rank or config.channels} feature directions; "
-        f"crops of {crop} frames, batch {settings.batch}, on {device.type}"
-    )
-    if step:
-        console.print(f"resuming at step {step}")
-
-    def snapshot() -> dict[str, Any]:
-        return {
-            "model": network.state_dict(),
-            "ema": ema.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "generator": generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "step": step,
-            "losses": losses,
-            "seconds": elapsed_before + (time.monotonic() - started),
-            "model_config": config.to_dict(),
-            "settings": asdict(settings),
-            "layout": layout.to_dict(),
-            "train_frames": motion.n_frames,
-            "sinmdm_version": __version__,
-        }
-
-    stop = _StopFlag()
-    started = time.monotonic()
-    last_save = last_line = started
-    network.train()
-    progress = Progress(
-        TextColumn("step {task.fields[step]}"),
-        BarColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}"),
-        TextColumn("{task.fields[rate]:.1f} steps/s"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    by_time = total_steps == math.inf
-    with stop, progress:
-        task = progress.add_task(
-            "train", total=60 * settings.minutes if by_time else total_steps, completed=0 if by_time else step,
-            step=step, loss=float("nan"), rate=0.0,
+        console.print(
+            f"[bold]{clip.name}[/]: {motion.n_frames} frames at {motion.fps:g} fps, {layout.n_channels} feature channels, "
+            f"contacts: {', '.join(layout.skeleton.names[j] for j in layout.contact_joints) or 'none'}"
         )
-        run_start_step = step
-        while step < total_steps and time.monotonic() < deadline and not stop.raised:
-            lr = settings.lr * min(1.0, (step + 1) / settings.warmup)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x0 = sampler(settings.batch, generator)
-            t = torch.randint(0, diffusion.steps, (settings.batch,), generator=generator).to(device)
-            noise = torch.randn(x0.shape, generator=generator).to(device)
-            loss = diffusion.loss(network, x0, t, noise, velocity=settings.velocity).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-            optimizer.step()
-            _update_ema(ema, network, min(settings.ema, (1 + step) / (10 + step)))
-            step += 1
-            losses.append(loss.item())
-            now = time.monotonic()
-            rate = (step - run_start_step) / max(now - started, 1e-9)
-            progress.update(
-                task, completed=(now - started) if by_time else step, step=step,
-                loss=float(np.mean(losses[-50:])), rate=rate,
+        console.print(
+            f"model: {network.parameter_count() / 1e6:.2f} M parameters, {config.blocks} blocks, window {config.window}, "
+            f"receptive field {config.receptive_field} frames ({config.receptive_field / motion.fps:.2f} s), "
+            f"{config.rank or config.channels} feature directions; "
+            f"crops of {crop} frames, batch {settings.batch}, on {device.type}"
+        )
+        if step:
+            console.print(f"resuming at step {step}")
+
+        def snapshot() -> dict[str, Any]:
+            return {
+                "model": network.state_dict(),
+                "ema": ema.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "losses": losses,
+                "seconds": elapsed_before + (time.monotonic() - started),
+                "model_config": config.to_dict(),
+                "settings": asdict(settings),
+                "layout": layout.to_dict(),
+                "train_frames": motion.n_frames,
+                "sinmdm_version": __version__,
+            }
+
+        stop = _StopFlag()
+        started = time.monotonic()
+        last_save = last_line = started
+        saved_step = step  # a resumed run's checkpoint is good
+        network.train()
+        progress = Progress(
+            TextColumn("step {task.fields[step]}"),
+            BarColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TextColumn("{task.fields[rate]:.1f} steps/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        by_time = total_steps == math.inf
+        with stop, progress:
+            task = progress.add_task(
+                "train", total=60 * settings.minutes if by_time else total_steps, completed=0 if by_time else step,
+                step=step, loss=float("nan"), rate=0.0,
             )
-            if not console.is_terminal and now - last_line > 30:  # logs get a line now and then
-                console.print(f"step {step}  loss {np.mean(losses[-50:]):.4f}  {rate:.1f} steps/s", highlight=False)
-                last_line = now
-            if now - last_save > settings.checkpoint_seconds:
-                save_checkpoint(checkpoint_path, snapshot())
-                last_save = now
-    save_checkpoint(checkpoint_path, snapshot())
-    finished = not stop.raised
-    run = Run(out, ema, layout, config, motion.n_frames, step, device)
-    write_json(out / STATS, layout.to_dict())
-    write_json(
-        out / CONFIG,
-        {
-            "clip": str(clip),
-            "fps": motion.fps,
-            "frames": motion.n_frames,
-            "contacts": [layout.skeleton.names[j] for j in layout.contact_joints],
-            "model": config.to_dict(),
-            "receptive_field": config.receptive_field,
-            "parameters": network.parameter_count(),
-            "train": asdict(settings),
-            "steps_done": step,
-            "seconds": elapsed_before + time.monotonic() - started,
-            "device": device.type,
-            "peak_memory_mb": _peak_memory_mb(device),
-            "finished": finished,
-            "sinmdm_version": __version__,
-        },
-    )
-    plot_losses(losses, out / LOSS_PLOT)
-    if finished:
-        features = sample_features(run, 1, motion.n_frames, seed=settings.seed)
-        preview = clean_motions(run, motion, features, to_motions(run, features))[0]
-        write_bvh(out / PREVIEW, preview)
-        write_preview_video(motion, preview, out / PREVIEW_VIDEO)
-    record_latest(out)
+            run_start_step = step
+            while step < total_steps and time.monotonic() < deadline and not stop.raised:
+                lr = settings.lr * min(1.0, (step + 1) / settings.warmup)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                x0 = sampler(settings.batch, generator)
+                t = torch.randint(0, diffusion.steps, (settings.batch,), generator=generator).to(device)
+                noise = torch.randn(x0.shape, generator=generator).to(device)
+                loss = diffusion.loss(network, x0, t, noise, velocity=settings.velocity).mean()
+                value = loss.item()
+                if not math.isfinite(value):  # checked before the update, so no bad weights are saved
+                    kept = f"the checkpoint of step {saved_step} in {checkpoint_path} is kept" if saved_step else "no checkpoint was saved"
+                    raise SinmdmError(f"training diverged: the loss is {value} at step {step + 1}; {kept}")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+                optimizer.step()
+                _update_ema(ema, network, min(settings.ema, (1 + step) / (10 + step)))
+                step += 1
+                losses.append(value)
+                now = time.monotonic()
+                rate = (step - run_start_step) / max(now - started, 1e-9)
+                progress.update(
+                    task, completed=(now - started) if by_time else step, step=step,
+                    loss=float(np.mean(losses[-50:])), rate=rate,
+                )
+                if not console.is_terminal and now - last_line > 30:  # logs get a line now and then
+                    console.print(f"step {step}  loss {np.mean(losses[-50:]):.4f}  {rate:.1f} steps/s", highlight=False)
+                    last_line = now
+                if now - last_save > settings.checkpoint_seconds:
+                    save_checkpoint(checkpoint_path, snapshot())
+                    last_save, saved_step = now, step
+        save_checkpoint(checkpoint_path, snapshot())
+        finished = not stop.raised
+        run = Run(out, ema, layout, config, motion.n_frames, step, device)
+        write_json(out / STATS, layout.to_dict())
+        write_json(
+            out / CONFIG,
+            {
+                "clip": str(clip),
+                "fps": motion.fps,
+                "frames": motion.n_frames,
+                "contacts": [layout.skeleton.names[j] for j in layout.contact_joints],
+                "model": config.to_dict(),
+                "receptive_field": config.receptive_field,
+                "parameters": network.parameter_count(),
+                "train": asdict(settings),
+                "steps_done": step,
+                "seconds": elapsed_before + time.monotonic() - started,
+                "device": device.type,
+                "peak_memory_mb": _peak_memory_mb(device),
+                "finished": finished,
+                "sinmdm_version": __version__,
+            },
+        )
+        plot_losses(losses, out / LOSS_PLOT)
+        if finished:
+            frames = min(motion.n_frames, round(PREVIEW_MAX_SECONDS * motion.fps))
+            features = sample_features(run, 1, frames, seed=settings.seed)
+            preview = clean_motions(run, motion, features, to_motions(run, features))[0]
+            write_bvh(out / PREVIEW, preview)
+            write_preview_video(motion, preview, out / PREVIEW_VIDEO)
+        record_latest(out)
     return out, finished
 
 

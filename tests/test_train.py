@@ -123,8 +123,13 @@ def test_generate_writes_requested_lengths_reproducibly(clip, tmp_path, capsys):
         assert motion.fps == 30
         assert motion.skeleton.difference(source) is None
     first = [f.read_bytes() for f in files]
-    assert cli(args) == 0
-    assert [f.read_bytes() for f in files] == first
+    for f in files:
+        f.write_bytes(b"mine")
+    assert cli(args) == 1  # existing outputs are kept without --force
+    assert "--force" in capsys.readouterr().err
+    assert all(f.read_bytes() == b"mine" for f in files)
+    assert cli([*args, "--force"]) == 0
+    assert [f.read_bytes() for f in files] == first  # the same seed gives the same motions
     assert read_bvh(files[0]).world_positions().std() > 0
     assert cli([*args[:-1], str(tmp_path / "gen2"), "--seed", "1"]) == 0
     assert (tmp_path / "gen2" / "generate_0.bvh").read_bytes() != first[0]

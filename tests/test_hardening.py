@@ -1,0 +1,215 @@
+"""Hostile input: every command that reads a BVH fails on a malformed file with one line
+naming the file, no traceback and no output; the parser, fuzzed, only ever returns a
+valid clip or raises the tool's own error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import synthetic_bvh
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sinmdm import bvh
+from sinmdm.bvh import parse_bvh, read_bvh
+from sinmdm.cli import run
+from sinmdm.errors import BVHError
+from sinmdm.train import TrainSettings, train
+
+GOOD = synthetic_bvh(40, seed=3, smooth=True)
+
+
+def _row_edit(index: int, value: str):
+    def edit(text: str) -> str:
+        lines = text.splitlines()
+        row = lines[-5].split()
+        row[index] = value
+        lines[-5] = " ".join(row)
+        return "\n".join(lines) + "\n"
+
+    return edit
+
+
+def _deep(levels: int) -> str:
+    lines = ["HIERARCHY", "ROOT j0", "{", "OFFSET 0 0 0", "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"]
+    for i in range(1, levels):
+        lines += [f"JOINT j{i}", "{", "OFFSET 0 1 0", "CHANNELS 3 Zrotation Xrotation Yrotation"]
+    lines += ["End Site", "{", "OFFSET 0 1 0", "}"] + ["}"] * levels
+    return "\n".join(lines + ["MOTION", "Frames: 2", "Frame Time: 0.0333"] + [" ".join(["0"] * (3 + 3 * levels))] * 2) + "\n"
+
+
+# name -> (file content, words the message must contain)
+CORPUS: dict[str, tuple[bytes, str]] = {
+    "empty": (b"", "empty"),
+    "binary": (np.random.default_rng(0).bytes(4096), "binary"),
+    "truncated-hierarchy": (GOOD[: GOOD.index("JOINT RightLeg")].encode(), "no MOTION section"),
+    "truncated-motion": (GOOD[: GOOD.rindex("\n", 0, len(GOOD) - 200) - 7].encode(), "header says 40 frames"),
+    "truncated-after-header": (GOOD[: GOOD.index("Frames:")].encode(), "'Frames:'"),
+    "wrong-width": (_row_edit(3, "1.0 2.0")(GOOD).encode(), "values, expected 27"),
+    "nan": (_row_edit(4, "nan")(GOOD).encode(), "NaN"),
+    "inf": (_row_edit(4, "-inf")(GOOD).encode(), "infinite"),
+    "absurd-value": (_row_edit(4, "1e300")(GOOD).encode(), "absurd magnitude"),
+    "absurd-offset": (GOOD.replace("OFFSET 0.000000 4.000000 0.000000", "OFFSET 0 1e12 0").encode(), "absurd magnitude"),
+    "zero-frame-time": (GOOD.replace("Frame Time: 0.0333333", "Frame Time: 0").encode(), "positive"),
+    "negative-frame-time": (GOOD.replace("Frame Time: 0.0333333", "Frame Time: -0.03").encode(), "positive"),
+    "missing-frame-time": (GOOD.replace("Frame Time: 0.0333333\n", "").encode(), "'Frame Time:'"),
+    "duplicate-names": (GOOD.replace("JOINT Head", "JOINT Spine").encode(), "duplicate joint names"),
+    "unknown-channel": (GOOD.replace("Zrotation Yrotation Xrotation", "Zrotation Yrotation Qrotation", 1).encode(), "unknown channel"),
+    "non-utf8-name": (GOOD.encode().replace(b"JOINT Head", b"JOINT He\xff\xfead"), "UTF-8"),
+    "huge-header-line": (b"HIERARCHY\nROOT " + b"a" * (2 << 20) + b"\n", "MB"),
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("hostile")
+
+
+@pytest.fixture(scope="module")
+def model(folder: Path) -> Path:
+    clip = folder / "good.bvh"
+    clip.write_text(GOOD)
+    settings = TrainSettings(steps=2, width=16, blocks=2, batch=2, crop=24, warmup=1, checkpoint_seconds=1e9)
+    path, _ = train(clip, folder / "run", settings, device=torch.device("cpu"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def huge_row(folder: Path) -> Path:
+    """A MOTION block that is one 100 MB line."""
+    path = folder / "huge-row.bvh"
+    header = GOOD.split("MOTION")[0] + "MOTION\nFrames: 1\nFrame Time: 0.0333\n"
+    with open(path, "wb") as out:
+        out.write(header.encode())
+        out.write(b"1.5 " * (25 << 20) + b"\n")
+    return path
+
+
+def commands(bad: Path, out: Path, model: Path) -> dict[str, list[str]]:
+    """Every command that reads a BVH file given by the user, reading ``bad``."""
+    m = ["--model", str(model), "--steps", "2", "--out", str(out)]
+    return {
+        "info": ["info", str(bad)],
+        "convert": ["convert", str(bad), str(out / "converted.bvh")],
+        "train": ["train", str(bad), "--steps", "1", "--width", "16", "--blocks", "1", "--out", str(out / "run")],
+        "expand": ["expand", "--ref", str(bad), "--length", "2x", *m],
+        "inbetween": ["inbetween", "--ref", str(bad), *m],
+        "compose": ["compose", "--ref", str(bad), "--keep", "Hips,Spine", *m],
+        "transfer": ["transfer", str(bad), *m],
+        "render": ["render", str(bad), "--out", str(out / "video.gif")],
+    }
+
+
+def check_refused(args: list[str], bad: Path, out: Path, message: str, capsys) -> None:
+    code = run(args)
+    err = capsys.readouterr().err.strip()
+    assert code not in (0, None), args
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1 and err.startswith("sinmdm: error: "), err
+    assert str(bad) in err and message in err, err
+    assert not out.exists() or not any(out.rglob("*")), list(out.rglob("*"))
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+def test_every_command_refuses_hostile_files_cleanly(case, folder, model, capsys):
+    content, message = CORPUS[case]
+    bad = folder / f"{case}.bvh"
+    bad.write_bytes(content)
+    for name, args in commands(bad, folder / f"out-{case}", model).items():
+        check_refused(args, bad, folder / f"out-{case}", message, capsys)
+
+
+def test_a_100_mb_line_is_refused_without_tokenising_it(folder, model, huge_row, capsys):
+    for name, args in commands(huge_row, folder / "out-huge", model).items():
+        check_refused(args, huge_row, folder / "out-huge", "far too long", capsys)
+
+
+def test_valid_but_unusable_clips_are_refused_where_they_cannot_be_used(folder, capsys):
+    """One frame, or fewer frames than the receptive field, is a valid file: it can be
+    inspected and converted, but not trained on."""
+    for frames in (1, 8):
+        clip = folder / f"short{frames}.bvh"
+        clip.write_text(synthetic_bvh(frames))
+        assert run(["info", str(clip)]) == 0
+        assert run(["convert", str(clip), str(folder / f"short{frames}-out.bvh")]) == 0
+        out = folder / f"short{frames}-run"
+        check_refused(["train", str(clip), "--out", str(out)], clip, out, "receptive field", capsys)
+
+
+def test_a_hierarchy_10000_levels_deep_reads_without_recursion(tmp_path):
+    path = tmp_path / "deep.bvh"
+    path.write_text(_deep(10_000))
+    motion = read_bvh(path)
+    assert motion.skeleton.n_joints == 10_000 and int(motion.skeleton.depths.max()) == 9_999
+    bvh.write_bvh(tmp_path / "again.bvh", motion)
+    assert read_bvh(tmp_path / "again.bvh").skeleton.names == motion.skeleton.names
+
+
+def test_chunked_reading_matches_whole_reading(monkeypatch):
+    text = synthetic_bvh(50, seed=4)
+    whole = parse_bvh(text.encode())
+    monkeypatch.setattr(bvh, "CHUNK_BYTES", 300)  # a few rows per chunk
+    monkeypatch.setattr(bvh, "CONVERT_FRAMES", 7)
+    chunked = parse_bvh(text.encode())
+    np.testing.assert_array_equal(chunked.rotations, whole.rotations)
+    np.testing.assert_array_equal(chunked.translations, whole.translations)
+    lines = text.splitlines()
+    lines[-9] += " 3.0"
+    with pytest.raises(BVHError) as err:
+        parse_bvh(("\n".join(lines) + "\n").encode())
+    assert err.value.line == len(lines) - 8
+
+
+# ------------------------------------------------------------------------- fuzzing
+FUZZ_BASE = synthetic_bvh(6, seed=5)
+TOKENS = ["{", "}", "JOINT", "End", "Site", "OFFSET", "CHANNELS", "3", "MOTION", "Frames:", "nan", "-", "1e999", "\x00", "\xff", ""]
+
+
+@st.composite
+def mutated(draw) -> bytes:
+    """The base file with a few lines or tokens dropped, duplicated, swapped or corrupted."""
+    lines = [line.split(" ") for line in FUZZ_BASE.splitlines()]
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(lines) - 1))
+        kind = draw(st.sampled_from(["drop-line", "dup-line", "drop-token", "dup-token", "replace-token", "insert-token", "truncate"]))
+        if kind == "drop-line":
+            del lines[i]
+        elif kind == "dup-line":
+            lines.insert(i, list(lines[i]))
+        elif kind == "truncate":
+            lines = lines[: i + 1]
+            lines[-1] = lines[-1][: draw(st.integers(0, len(lines[-1])))]
+        else:
+            tokens = lines[i]
+            j = draw(st.integers(0, max(len(tokens) - 1, 0)))
+            new = draw(st.sampled_from(TOKENS) | st.text(max_size=6))
+            if kind == "drop-token" and tokens:
+                del tokens[j]
+            elif kind == "dup-token" and tokens:
+                tokens.insert(j, tokens[j])
+            elif kind == "replace-token" and tokens:
+                tokens[j] = new
+            else:
+                tokens.insert(j, new)
+        if not lines:
+            break
+    text = "\n".join(" ".join(t) for t in lines)
+    return text.encode("utf-8", "surrogatepass") if draw(st.booleans()) else text.encode("latin-1", "replace")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=mutated())
+def test_fuzzed_files_parse_to_a_valid_clip_or_raise_our_error(data):
+    try:
+        motion = parse_bvh(data)
+    except BVHError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    skeleton = motion.skeleton
+    assert motion.n_frames >= 1 and motion.frame_time > 0
+    assert motion.rotations.shape == (motion.n_frames, skeleton.n_joints, 3, 3)
+    assert np.isfinite(motion.rotations).all() and np.isfinite(motion.translations).all()
+    assert len(set(skeleton.names)) == skeleton.n_joints
