@@ -76,7 +76,7 @@ def seams(plan) -> list[int]:
 
 
 def temporal(run: Run, reference, name: str, plan, args: list, folder: Path, n: int) -> dict:
-    seconds = sinmdm(name, "--model", run.path, "--n", n, "--out", folder, *args)
+    seconds = sinmdm(name, "--model", run.path, "--n", n, "--out", folder, "--force", *args)
     motions = outputs(folder, name)
     radius = ramp_frames(run.layout.fps)
     jumps = [seam_jump(reference, m, seams(plan), radius) for m in motions]
@@ -91,7 +91,7 @@ def temporal(run: Run, reference, name: str, plan, args: list, folder: Path, n: 
 
 
 def transfer(run: Run, content_path: Path, folder: Path, n: int, strength: float) -> dict:
-    seconds = sinmdm("transfer", content_path, "--model", run.path, "--n", n, "--strength", strength, "--out", folder)
+    seconds = sinmdm("transfer", content_path, "--model", run.path, "--n", n, "--strength", strength, "--out", folder, "--force")
     motions = outputs(folder, "transfer")
     style = load_reference(run, None)
     content = load_reference(run, content_path, what="content")
@@ -143,7 +143,7 @@ def main() -> None:
         temporal(salsa, ref, "inbetween", plan, ["--keyframes", ",".join(map(str, keys))], folder / "keyframes", args.n)
     )
     for part in ("lower_body", "upper_body"):
-        seconds = sinmdm("compose", "--model", salsa.path, "--keep", part, "--n", args.n, "--out", folder / part)
+        seconds = sinmdm("compose", "--model", salsa.path, "--keep", part, "--n", args.n, "--out", folder / part, "--force")
         motions = outputs(folder / part, "compose")
         joints = resolve_part(layout.skeleton, part, resolve_preset(layout.skeleton, None))
         world = max(float(np.abs(m.world_positions()[:, joints] - ref.world_positions()[:, joints]).max()) for m in motions)
@@ -162,7 +162,7 @@ def main() -> None:
     rows.append(transfer(proud, data / "xia/normal.bvh", folder / "transfer_xia", args.n, 0.5))
 
     # The median of three runs: one run's wall time varies by 10-20% on a shared CPU.
-    times = [sinmdm("crowd", "--model", salsa.path, "--n", 50, "--length", 300, "--out", folder / "crowd") for _ in range(3)]
+    times = [sinmdm("crowd", "--model", salsa.path, "--n", 50, "--length", 300, "--out", folder / "crowd", "--force") for _ in range(3)]
     seconds = float(np.median(times))
     record = json.loads((folder / "crowd" / "crowd.json").read_text())
     rows.append({"command": "crowd --n 50 --length 300", "seconds": seconds, "inter_sample_diversity": record["inter_sample_diversity"]})

@@ -117,7 +117,7 @@ def test_sampler_commands_share_their_options(command, options):
 
     result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
     assert result.exit_code == 0
-    for option in ["--model", "--n", "--seed", "--steps", "--out", "--device", "--render", "--no-cleanup", *options]:
+    for option in ["--model", "--n", "--seed", "--steps", "--out", "--device", "--render", "--no-cleanup", "--force", *options]:
         assert option in result.output, option
 
 
@@ -128,5 +128,5 @@ def test_render_help_explains_every_option():
 
     result = CliRunner().invoke(app, ["render", "--help"], terminal_width=200)
     assert result.exit_code == 0
-    for option in ["--out", "--layout", "--camera", "--still", "--poses", "--size", "--fps", "--azimuth", "--elevation"]:
+    for option in ["--out", "--layout", "--camera", "--still", "--poses", "--size", "--fps", "--azimuth", "--elevation", "--force"]:
         assert option in result.output, option

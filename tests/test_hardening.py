@@ -4,6 +4,12 @@ valid clip or raises the tool's own error."""
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +19,13 @@ from conftest import synthetic_bvh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sinmdm import bvh
+from sinmdm import bvh, checkpoint
 from sinmdm.bvh import parse_bvh, read_bvh
+from sinmdm.checkpoint import load_checkpoint
 from sinmdm.cli import run
-from sinmdm.errors import BVHError
+from sinmdm.diffusion import Diffusion
+from sinmdm.errors import BVHError, SinmdmError
+from sinmdm.runs import run_lock
 from sinmdm.train import TrainSettings, train
 
 GOOD = synthetic_bvh(40, seed=3, smooth=True)
@@ -213,3 +222,102 @@ def test_fuzzed_files_parse_to_a_valid_clip_or_raise_our_error(data):
     assert motion.rotations.shape == (motion.n_frames, skeleton.n_joints, 3, 3)
     assert np.isfinite(motion.rotations).all() and np.isfinite(motion.translations).all()
     assert len(set(skeleton.names)) == skeleton.n_joints
+
+
+# ------------------------------------------------------------------ mismatched inputs
+def _other_skeleton() -> str:
+    return synthetic_bvh(40, seed=3, smooth=True).replace("LeftFoot", "LeftPaw").replace("JOINT Head", "JOINT Skull")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["expand", "--ref", "{other}", "--length", "2x"], "missing joints Head, LeftFoot; unexpected joints Skull, LeftPaw"),
+        (["transfer", "{other}"], "content {other}: not the skeleton this model was trained on"),
+        (["compose", "--keep", "Hips,Tail"], "'Tail' is neither a joint"),
+        (["compose", "--keep", "subtree:Wing"], "Wing"),
+        (["expand", "--length", "20"], "shorter than the reference's 40 frames"),
+        (["inbetween", "--keyframes", "0,39,45"], "'45' is past the reference's end (at most 39)"),
+        (["inbetween", "--prefix", "0.8", "--suffix", "0.3"], "must come before"),
+    ],
+    ids=["ref-skeleton", "content-skeleton", "keep-unknown", "keep-subtree-unknown", "short-expand", "keyframe-past-end", "prefix-after-suffix"],
+)
+def test_mismatched_inputs_name_the_difference(args, message, folder, model, capsys):
+    other = folder / "other.bvh"
+    other.write_text(_other_skeleton())
+    out = folder / f"out-mismatch-{args[0]}-{len(args)}"
+    code = run([a.format(other=other) for a in args] + ["--model", str(model), "--steps", "2", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "Traceback" not in err and len(err.splitlines()) == 1
+    assert message.format(other=other) in err, err
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------ runs and checkpoints
+TINY = dict(width=16, blocks=2, batch=2, crop=24, warmup=1)
+
+
+def test_a_second_training_on_a_locked_run_refuses(folder, tmp_path):
+    clip = folder / "good.bvh"
+    with run_lock(tmp_path / "busy"):
+        with pytest.raises(SinmdmError, match="is being trained by process"):
+            train(clip, tmp_path / "busy", TrainSettings(steps=1, **TINY), device=torch.device("cpu"))
+    train(clip, tmp_path / "busy", TrainSettings(steps=1, **TINY), device=torch.device("cpu"))  # free again
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(folder, tmp_path, monkeypatch):
+    clip = folder / "good.bvh"
+    real = Diffusion.loss
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        loss = real(self, *args, **kwargs)
+        return loss * float("nan") if len(calls) == 4 else loss
+
+    monkeypatch.setattr(Diffusion, "loss", failing)
+    with pytest.raises(SinmdmError, match=r"diverged: the loss is nan at step 4; the checkpoint of step 3"):
+        train(clip, tmp_path / "run", TrainSettings(steps=10, checkpoint_seconds=0, **TINY), device=torch.device("cpu"))
+    state = load_checkpoint(tmp_path / "run" / "model.pt")
+    assert state["step"] == 3 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint_intact(folder, tmp_path, monkeypatch):
+    clip = folder / "good.bvh"
+    real = torch.save
+    saves = []
+
+    def disk_fills(obj, handle, *args, **kwargs):
+        saves.append(1)
+        if len(saves) > 2:
+            handle.write(b"partial")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(obj, handle, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint.torch, "save", disk_fills)
+    with pytest.raises(SinmdmError, match="cannot write checkpoint: No space left on device"):
+        train(clip, tmp_path / "run", TrainSettings(steps=10, checkpoint_seconds=0, **TINY), device=torch.device("cpu"))
+    assert load_checkpoint(tmp_path / "run" / "model.pt")["step"] == 2
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock", "clip.bvh", "model.pt"]  # no temporary left
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_killed_training_process_saves_and_resumes_at_the_same_step(sig, folder, tmp_path):
+    clip = folder / "good.bvh"
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "sinmdm", "train", str(clip), "--width", "16", "--blocks", "2", "--out", str(out)]
+    process = subprocess.Popen([*command, "--steps", "1000000"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / "clip.bvh").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # the clip is copied when the training loop is about to start
+    time.sleep(1.0)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode in (0, 130), err.decode()
+    assert b"Traceback" not in err
+    step = load_checkpoint(out / "model.pt")["step"]
+    assert step > 0
+    done = subprocess.run([*command, "--resume", "--steps", str(step + 3)], cwd=tmp_path, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    assert f"resuming at step {step}" in done.stderr.decode()
+    assert load_checkpoint(out / "model.pt")["step"] == step + 3
