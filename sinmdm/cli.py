@@ -117,7 +117,7 @@ def info(
         ("contact joints", (", ".join(skeleton.names[j] for j in joints) or "none") + f"  [{source}]"),
         (
             "model input",
-            f"{model_motion.n_frames} frames at {model_motion.fps:g} fps, {layout.n_channels} feature channels",
+            f"{model_motion.length_text}, {layout.n_channels} feature channels",
         ),
     ]
     width = max(len(k) for k, _ in rows)
@@ -147,7 +147,7 @@ def convert(
     if fps is not None:
         motion = motion.resample(fps)
     _write(target, motion)
-    typer.echo(f"wrote {target} ({motion.n_frames} frames at {motion.fps:g} fps)")
+    typer.echo(f"wrote {target} ({motion.length_text})")
     if render:
         from .render import Scene, actor
 

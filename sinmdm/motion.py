@@ -47,6 +47,11 @@ class Motion:
         return float(whole) if whole > 0 and abs(fps - whole) < 2e-4 * fps else fps
 
     @property
+    def length_text(self) -> str:
+        """``"1 frame at 30 fps"``, ``"90 frames at 30 fps"``: for messages."""
+        return f"{self.n_frames} frame{'' if self.n_frames == 1 else 's'} at {self.fps:g} fps"
+
+    @property
     def duration(self) -> float:
         """Seconds from the first frame to the end of the last one."""
         return self.n_frames * self.frame_time

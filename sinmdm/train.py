@@ -161,7 +161,7 @@ def train(
         config = ModelConfig(**state["model_config"])
     if motion.n_frames < config.receptive_field:
         raise SinmdmError(
-            f"{clip}: {motion.n_frames} frames at {motion.fps:g} fps is shorter than the model's "
+            f"{clip}: {motion.length_text} is shorter than the model's "
             f"receptive field ({config.receptive_field} frames); try fewer --blocks or a higher --fps"
         )
     with run_lock(out):
@@ -190,7 +190,7 @@ def train(
         deadline = time.monotonic() + 60 * settings.minutes if settings.minutes else math.inf
 
         console.print(
-            f"[bold]{clip.name}[/]: {motion.n_frames} frames at {motion.fps:g} fps, {layout.n_channels} feature channels, "
+            f"[bold]{clip.name}[/]: {motion.length_text}, {layout.n_channels} feature channels, "
             f"contacts: {', '.join(layout.skeleton.names[j] for j in layout.contact_joints) or 'none'}"
         )
         console.print(

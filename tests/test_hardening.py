@@ -145,7 +145,8 @@ def test_valid_but_unusable_clips_are_refused_where_they_cannot_be_used(folder, 
         assert run(["info", str(clip)]) == 0
         assert run(["convert", str(clip), str(folder / f"short{frames}-out.bvh")]) == 0
         out = folder / f"short{frames}-run"
-        check_refused(["train", str(clip), "--out", str(out)], clip, out, "receptive field", capsys)
+        said = "1 frame at 30 fps is shorter" if frames == 1 else "8 frames at 30 fps is shorter"
+        check_refused(["train", str(clip), "--out", str(out)], clip, out, said, capsys)
 
 
 def test_a_hierarchy_10000_levels_deep_reads_without_recursion(tmp_path):
