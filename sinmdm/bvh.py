@@ -272,7 +272,7 @@ def _parse_frames(data: memoryview, first_line: int, frames: int, width: int, pa
     line_bytes = np.diff(newlines, prepend=-1) - 1
     if line_bytes.max() > longest:
         line = int(np.argmax(line_bytes > longest))
-        raise BVHError(path, f"a frame row of {line_bytes[line] / 1e6:.1f} MB, far too long for {width} values", first_line + line)
+        raise BVHError(path, f"a frame row of {line_bytes[line]:,} bytes, far too long for {width} values", first_line + line)
     out = np.empty((frames, width))
     row, line, start, last_row_line = 0, 0, 0, first_line
     while start < len(buf):
