@@ -1,10 +1,11 @@
 """Run every sampler subcommand on models trained with default settings and print time
 and quality figures.
 
-    python benchmarks/apps.py [--salsa RUN] [--proud RUN] [--n 4]
+    python benchmarks/apps.py [--runs DIR] [--n 4] [--keep DIR] [--json FILE]
 
-Without --salsa / --proud it first trains those models with `sinmdm train` defaults on
-mixamo/Salsa-Dancing-6.bvh and xia/proud.bvh (about 8 + 4 minutes on a 2-core CPU).
+It uses the runs DIR/salsa and DIR/proud, first training the missing ones with `sinmdm
+train` defaults on mixamo/Salsa-Dancing-6.bvh and xia/proud.bvh (about 8 + 4 minutes on
+a 2-core CPU).
 Every subcommand runs as its own `sinmdm` process, so the wall times include start-up.
 Printed per subcommand:
 - wall time;
@@ -28,14 +29,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from common import ROOT, data_dir  # puts the checkout on sys.path first
+from common import ROOT, data_dir, runs_folder, trained, write_rows  # puts the checkout on sys.path first
 
 from sinmdm.bvh import read_bvh
 from sinmdm.contacts import contact_labels
@@ -50,13 +50,6 @@ def sinmdm(*args: object) -> float:
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "sinmdm", *map(str, args)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return time.monotonic() - started
-
-
-def train(clip: Path, out: Path) -> Path:
-    if not (out / "model.pt").is_file():
-        seconds = sinmdm("train", clip, "--out", out)
-        print(f"trained {clip.name} in {seconds:.0f} s", flush=True)
-    return out
 
 
 def outputs(folder: Path, command: str) -> list:
@@ -118,16 +111,16 @@ def transfer(run: Run, content_path: Path, folder: Path, n: int, strength: float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--salsa", type=Path, help="a run trained on Salsa with default settings")
-    parser.add_argument("--proud", type=Path, help="a run trained on xia/proud.bvh with default settings")
+    parser.add_argument("--runs", type=Path, help="folder of runs named by clip (default: a new temporary one)")
     parser.add_argument("--n", type=int, default=4, help="outputs per subcommand (crowd: 50)")
-    parser.add_argument("--keep", type=Path, help="keep the runs and outputs in this folder")
+    parser.add_argument("--keep", type=Path, help="keep the outputs in this folder")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
     data = data_dir()
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="sinmdm-apps-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    salsa = Run.load(args.salsa or train(data / "mixamo/Salsa-Dancing-6.bvh", folder / "salsa"), torch.device("cpu"))
-    proud = Run.load(args.proud or train(data / "xia/proud.bvh", folder / "proud"), torch.device("cpu"))
+    folder = runs_folder(args.keep, "sinmdm-apps-")
+    runs = runs_folder(args.runs, "sinmdm-apps-runs-")
+    salsa = Run.load(trained("salsa", runs), torch.device("cpu"))
+    proud = Run.load(trained("proud", runs), torch.device("cpu"))
     ref = load_reference(salsa, None)
     layout, frames = salsa.layout, ref.n_frames
     rows = []
@@ -173,6 +166,7 @@ def main() -> None:
         for key, value in row.items():
             if key != "command":
                 print(f"    {key:<24} {value:.3f}" if isinstance(value, float) else f"    {key:<24} {value}")
+    write_rows(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import data_dir  # puts the checkout on sys.path first
+from common import data_dir, write_rows  # puts the checkout on sys.path first
 
 from sinmdm.bvh import read_bvh
 from sinmdm.crowd import body_size, place, placements
@@ -47,6 +47,7 @@ def best_of(repeat: int, job) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
 
     clip = read_bvh(data_dir() / "mixamo" / "Salsa-Dancing-6.bvh").at_training_rate()
@@ -75,11 +76,14 @@ def main() -> None:
     print()
     print("| case | seconds | goal | frames/s |")
     print("|---|---|---|---|")
+    rows = []
     for name, goal, job in cases:
         seconds = best_of(args.repeat, job)
         frames = 1 if "PNG" in name else FRAMES
         verdict = "" if goal is None else (f"<= {goal:g} s (met)" if seconds <= goal else f"<= {goal:g} s (MISSED)")
         print(f"| {name} | {seconds:.1f} | {verdict} | {frames / seconds:.0f} |", flush=True)
+        rows.append({"case": name, "seconds": seconds, "goal_s": goal, "frames_per_s": frames / seconds})
+    write_rows(args.json, rows)
     print(f"\nfiles in {out}")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import ROOT
+from common import ROOT, write_rows
 
 MEASURE = """
 import json, resource, sys, time
@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--joints", type=int, default=65)
     parser.add_argument("--steps", type=int, default=30, help="training steps per clip length")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="sinmdm-scale-"))
     clip = folder / "huge.bvh"
@@ -116,6 +117,7 @@ def main() -> None:
     print(f"{'what':<28} {'wall s':>8} {'peak MB':>8}  notes")
     for what, seconds, peak, notes in rows:
         print(f"{what:<28} {seconds:8.1f} {peak:8.0f}  {notes}")
+    write_rows(args.json, [{"case": what, "seconds": seconds, "peak_mb": peak, "notes": notes} for what, seconds, peak, notes in rows])
 
 
 if __name__ == "__main__":

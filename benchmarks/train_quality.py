@@ -1,10 +1,12 @@
-"""Train with default settings on three real clips and print time, memory and quality.
+"""Train with default settings on real clips and print time, memory and quality.
 
-    python benchmarks/train_quality.py [--clips salsa,crab,chicken] [--n 20] [--train-args "--minutes 2"]
+    python benchmarks/train_quality.py [--clips salsa,crab,chicken] [--n 20] [--runs DIR] [--json FILE]
 
-Each clip is trained in its own `sinmdm train` process (so its peak memory is its own),
-then 20 samples of twice the clip's length are drawn and evaluated (metrics of
-REFERENCE.md section 4), and one 2x sample is timed alone.
+Each clip is trained in its own `sinmdm train` process (so its peak memory is its own)
+into DIR/<clip> (a run already there is reused, with the time it recorded), then 20
+samples of twice the clip's length are drawn and evaluated (metrics of REFERENCE.md
+section 4), and one 2x sample is timed alone. `dragon` (the bundled example) may be
+listed too.
 """
 
 from __future__ import annotations
@@ -12,16 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from common import CLIPS, data_dir  # puts the checkout on sys.path first
+from common import QUALITY, clip_path, runs_folder, trained, write_rows  # puts the checkout on sys.path first
 
 from sinmdm.bvh import read_bvh
 from sinmdm.generate import sample_features, to_motions
@@ -31,22 +29,16 @@ from sinmdm.runs import Run
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", default=",".join(CLIPS))
+    parser.add_argument("--clips", default=QUALITY)
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the tool's)")
-    parser.add_argument("--train-args", default="", help="extra arguments for `sinmdm train`")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
+    parser.add_argument("--runs", type=Path, help="folder of runs named by clip (default: a new temporary one)")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="sinmdm-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = runs_folder(args.runs, "sinmdm-bench-")
     rows = []
     for name in args.clips.split(","):
-        clip = data_dir() / CLIPS[name]
-        run_dir = folder / name
-        started = time.monotonic()
-        cmd = [sys.executable, "-m", "sinmdm", "train", str(clip), "--out", str(run_dir), *shlex.split(args.train_args)]
-        subprocess.run(cmd, check=True, cwd=folder, stdout=subprocess.DEVNULL)
-        train_seconds = time.monotonic() - started
+        run_dir = trained(name, folder)
         config = json.loads((run_dir / "config.json").read_text())
         run = Run.load(run_dir, torch.device("cpu"))
         steps = {"steps": args.steps} if args.steps else {}
@@ -55,12 +47,12 @@ def main() -> None:
         sample_features(run, 1, frames, seed=123, **steps)
         one_sample = time.monotonic() - started
         samples = to_motions(run, sample_features(run, args.n, frames, **steps))
-        reference = read_bvh(clip).resample(run.layout.fps)
+        reference = read_bvh(clip_path(name)).resample(run.layout.fps)
         report = evaluate(reference, samples, run.layout.contact_joints.tolist())
         rows.append(
             {
                 "clip": name,
-                "train_s": train_seconds,
+                "train_s": config["seconds"],
                 "steps": config["steps_done"],
                 "peak_mb": config.get("peak_memory_mb", float("nan")),
                 "sample_2x_s": one_sample,
@@ -83,6 +75,7 @@ def main() -> None:
             f"{r['sliding_ratio']:6.2f} {r['jerk_ratio']:6.2f}"
         )
     print(f"\nruns in {folder}; machine: {os.cpu_count()} CPUs, torch {torch.__version__}")
+    write_rows(args.json, rows)
 
 
 if __name__ == "__main__":

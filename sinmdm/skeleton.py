@@ -26,6 +26,18 @@ def base_name(name: str) -> str:
     return name.rsplit(":", 1)[-1].rsplit("|", 1)[-1]
 
 
+def _is_preorder(parents: list[int]) -> bool:
+    """Whether every joint's parent is the joint before it or one of that one's ancestors."""
+    open_path: list[int] = []
+    for j, p in enumerate(parents):
+        while open_path and open_path[-1] != p:
+            open_path.pop()
+        if p >= 0 and not open_path:
+            return False
+        open_path.append(j)
+    return True
+
+
 @dataclass(frozen=True, eq=False)
 class Skeleton:
     """Joint names, parents (-1 for the root), rest offsets (J, 3), per-joint channel
@@ -42,6 +54,9 @@ class Skeleton:
         parents = self.parents
         if len(parents) == 0 or parents[0] != -1 or np.any(parents[1:] < 0) or np.any(parents[1:] >= np.arange(1, len(parents))):
             raise SinmdmError("a skeleton needs one root first and every parent before its children")
+        if not _is_preorder(parents.tolist()):
+            # BVH nesting, subtree() and the writer all rely on depth-first order.
+            raise SinmdmError("a skeleton's joints must be in depth-first order (each subtree contiguous)")
         for j, chans in enumerate(self.channels):
             rot = "".join(c[0].upper() for c in chans if c in ROTATION_CHANNELS)
             pos = [c for c in chans if c in POSITION_CHANNELS]

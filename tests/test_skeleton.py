@@ -294,6 +294,14 @@ def test_bad_parent_arrays_are_rejected(parents):
         make([f"J{i}" for i in range(n)], parents, np.zeros((n, 3)), [ZXY] * n)
 
 
+def test_joints_out_of_depth_first_order_are_rejected():
+    # Hips -> Spine, Hips -> Leg, then Spine -> Head: Spine's subtree is not contiguous,
+    # so the file it would write nests Head under Leg.
+    with pytest.raises(SinmdmError, match="depth-first order"):
+        make(["Hips", "Spine", "Leg", "Head"], [-1, 0, 0, 1], np.zeros((4, 3)))
+    make(["Hips", "Spine", "Head", "Leg"], [-1, 0, 1, 0], np.zeros((4, 3)))  # the same tree in order
+
+
 # ------------------------------------------------------------- comparisons
 def test_difference_of_equal_skeletons_is_none():
     assert tree().difference(tree()) is None

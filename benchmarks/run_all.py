@@ -1,0 +1,138 @@
+"""Run every benchmark under benchmarks/ and print one results table (markdown).
+
+    python benchmarks/run_all.py [--runs DIR] [--clips salsa,crab,chicken,dragon]
+
+The benchmarks share one folder of runs (DIR/<clip>, default a new temporary folder):
+each clip is trained once with `sinmdm train` defaults and reused by every benchmark, and
+a run already in DIR is reused with the training time it recorded. With nothing trained
+this takes about 75 minutes on a 2-core CPU. Each benchmark runs in its own process and
+hands its figures over as JSON; their own, more detailed, tables are in its output
+(pass --verbose to see them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, runs_folder  # puts the checkout on sys.path first
+
+HERE = Path(__file__).resolve().parent
+
+
+def bench(script: str, args: list[str], scratch: Path, verbose: bool) -> list[dict]:
+    out = scratch / f"{Path(script).stem}.json"
+    started = time.monotonic()
+    print(f"running {script} {' '.join(args)}", file=sys.stderr, flush=True)
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *args, "--json", str(out)],
+        cwd=ROOT, text=True, stdout=None if verbose else subprocess.PIPE, stderr=None if verbose else subprocess.PIPE,
+    )
+    if done.returncode:
+        sys.exit(f"{script} failed:\n{(done.stderr or '')[-3000:]}")
+    print(f"  done in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return json.loads(out.read_text())
+
+
+def machine() -> str:
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, {gpu}, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def verdict(value: float, goal: float, at_most: bool = True) -> str:
+    met = value <= goal if at_most else value >= goal
+    return "met" if met else "**missed**"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, help="folder of runs named by clip (default: a new temporary one)")
+    parser.add_argument("--clips", default="salsa,crab,chicken,dragon", help="clips for training, quality and cleanup")
+    parser.add_argument("--n", type=int, default=20, help="samples per clip for the quality and cleanup figures")
+    parser.add_argument("--verbose", action="store_true", help="show each benchmark's own output")
+    args = parser.parse_args()
+    runs = runs_folder(args.runs, "sinmdm-runs-")
+    scratch = Path(tempfile.mkdtemp(prefix="sinmdm-all-"))
+    shared = ["--runs", str(runs)]
+    started = time.monotonic()
+    quality = bench("train_quality.py", [*shared, "--clips", args.clips, "--n", str(args.n)], scratch, args.verbose)
+    cleanup = bench("cleanup.py", [*shared, "--clips", args.clips, "--n", str(args.n)], scratch, args.verbose)
+    sampling = bench("sampling.py", shared, scratch, args.verbose)
+    apps = bench("apps.py", shared, scratch, args.verbose)
+    render = bench("render.py", [], scratch, args.verbose)
+    scale = bench("scale.py", [], scratch, args.verbose)
+
+    rows: list[tuple[str, str, str, str]] = []  # (what, case, value, goal)
+    for q in quality:
+        rows.append((
+            "training (defaults)", q["clip"],
+            f"{q['train_s'] / 60:.1f} min, {q['steps']} steps, {q['peak_mb']:.0f} MB peak",
+            f"≤ 10 min ({verdict(q['train_s'], 600)})",
+        ))
+    for q in quality:
+        gd_ratio = q["global_diversity"] / max(q["global_diversity_reassembled"], 1e-9)
+        rows.append((
+            f"quality, {args.n} samples at 2x", q["clip"],
+            f"coverage {q['coverage']:.2f}; global diversity {gd_ratio:.1f}x the reassembled clip's; "
+            f"inter-sample {q['inter_sample_diversity']:.2f}; sliding {q['sliding_ratio']:.2f}; jerk {q['jerk_ratio']:.2f}",
+            f"coverage ≥ 0.9 ({verdict(q['coverage'], 0.9, at_most=False)}), GD > 1x "
+            f"({verdict(gd_ratio, 1.0, at_most=False)})",
+        ))
+        rows.append((
+            "one 2x sample (50 steps)", q["clip"], f"{q['sample_2x_s']:.1f} s for {q['frames_2x']} frames",
+            f"≤ 5 s for ~1300 frames ({verdict(q['sample_2x_s'] * 1300 / q['frames_2x'], 5.0)})",
+        ))
+    for c in cleanup:
+        change = 100 * (c["coverage_clean"] - c["coverage_raw"])
+        rows.append((
+            "cleanup", c["clip"],
+            f"sliding {c['sliding_ratio_raw']:.2f} → {c['sliding_ratio_clean']:.2f}; jerk {c['jerk_ratio_raw']:.2f} → "
+            f"{c['jerk_ratio_clean']:.2f}; coverage {change:+.1f} pt; {c['cleanup_s']:.2f} s per {c['frames']} frames",
+            f"sliding ≤ 1.1 ({verdict(c['sliding_ratio_clean'], 1.1)}), jerk ≤ 1.2 ({verdict(c['jerk_ratio_clean'], 1.2)}), "
+            f"coverage ≥ −2 pt ({verdict(change, -2.0, at_most=False)})",
+        ))
+    for s in sampling:
+        rows.append((
+            "sampling time against length", f"salsa, {s['frames']} frames",
+            f"{s['total_s']:.2f} s (sampler {s['sampling_s']:.2f}, decode {s['decode_s']:.2f}, cleanup {s['cleanup_s']:.2f})",
+            f"{1000 * s['total_s'] / s['frames']:.2f} ms per frame",
+        ))
+    for a in apps:
+        if a["command"].startswith("crowd"):
+            frames = 50 * 300
+            rows.append((
+                "crowd throughput", "salsa, " + a["command"],
+                f"{a['seconds']:.1f} s ({frames / a['seconds']:.0f} frames/s), inter-sample diversity {a['inter_sample_diversity']:.2f}",
+                f"≤ 20 s ({verdict(a['seconds'], 20.0)})",
+            ))
+        else:
+            detail = ", ".join(
+                f"{k.replace('_', ' ')} {v:.3f}" for k, v in a.items() if isinstance(v, float) and k != "seconds"
+            )
+            rows.append(("editing (4 outputs, wall time)", a["command"], f"{a['seconds']:.1f} s; {detail}", ""))
+    for r in render:
+        goal = "" if r["goal_s"] is None else f"≤ {r['goal_s']:g} s ({verdict(r['seconds'], r['goal_s'])})"
+        rows.append(("render", r["case"], f"{r['seconds']:.1f} s ({r['frames_per_s']:.0f} frames/s)", goal))
+    for s in scale:
+        rows.append(("scale", s["case"], f"{s['seconds']:.1f} s, {s['peak_mb']:.0f} MB peak ({s['notes']})", ""))
+
+    print(f"Machine: {machine()}. All figures from `python benchmarks/run_all.py` "
+          f"({(time.monotonic() - started) / 60:.0f} min); runs in {runs}.")
+    print()
+    print("| benchmark | case | measured | goal |")
+    print("|---|---|---|---|")
+    for what, case, value, goal in rows:
+        print(f"| {what} | {case} | {value} | {goal} |")
+
+
+if __name__ == "__main__":
+    main()
