@@ -27,10 +27,10 @@ demo: install
 	$(SINMDM) generate --model $(DEMO) --length 2x --n 4 --out $(DEMO)/demo --force
 	$(SINMDM) expand --model $(DEMO) --length 2x --out $(DEMO)/demo --force
 	$(SINMDM) crowd --model $(DEMO) --n 12 --length 10s --out $(DEMO)/demo --force
-	$(SINMDM) render examples/dragon.bvh $(DEMO)/demo/generate_0.bvh $(DEMO)/demo/generate_1.bvh \
-		--size 960x320 --out $(DEMO)/demo/dragon.gif --force
+	$(SINMDM) render examples/dragon.bvh $(DEMO)/demo/generate_0.bvh --size 800x320 --fps 15 \
+		--out $(DEMO)/demo/dragon.gif --force
 	@echo
-	@echo "Done. The dragon's clip (left) beside two new motions: $(DEMO)/demo/dragon.gif"
+	@echo "Done. The dragon's clip (left) beside a new motion: $(DEMO)/demo/dragon.gif"
 	@echo "  the model, its loss curve and a preview:  $(DEMO)/ (preview.gif, loss.png)"
 	@echo "  four new motions, twice the clip's length: $(DEMO)/demo/generate_0..3.bvh"
 	@echo "  the clip with new motion before and after: $(DEMO)/demo/expand_0.bvh"

@@ -23,22 +23,12 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-TRAIN_STEPS = 1000
-SIGNAL_SCALE = 0.12
+from .schedule import SIGNAL_SCALE, TRAIN_STEPS, cosine_alpha_bar, ddim_coefficients, respaced
 
 Network = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def cosine_alpha_bar(steps: int = TRAIN_STEPS, s: float = 0.008) -> np.ndarray:
-    """alpha-bar at t = 0..steps-1 of the cosine schedule (Nichol & Dhariwal 2021), with
-    each beta clipped at 0.999 as there."""
-    f = np.cos((np.arange(steps + 1) / steps + s) / (1 + s) * math.pi / 2) ** 2
-    betas = np.clip(1 - f[1:] / f[:-1], 0, 0.999)
-    return np.cumprod(1 - betas)
 
 
 @dataclass
@@ -99,8 +89,7 @@ class Diffusion:
 
     def timesteps(self, count: int) -> list[int]:
         """``count`` timesteps spread evenly over the schedule, from the noisiest down."""
-        count = max(1, min(count, self.steps))
-        return sorted({int(round(x)) for x in np.linspace(0, self.steps - 1, count)}, reverse=True)
+        return respaced(count, self.steps)
 
     @torch.no_grad()
     def sample(
@@ -140,12 +129,12 @@ class Diffusion:
                 x = x0
                 break
             # DDIM step in the scaled space the noise lives in.
-            ab, ab_prev = float(self.alpha_bar[t]), float(self.alpha_bar[t_prev])
+            ab = float(self.alpha_bar[t])
+            signal, noise_share, sigma = ddim_coefficients(ab, float(self.alpha_bar[t_prev]), eta)
             z0 = self.scale * x0
             eps = (x - math.sqrt(ab) * z0) / math.sqrt(1 - ab)
-            sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
             fresh = torch.randn(x.shape, generator=generator, device="cpu").to(device)
-            x = math.sqrt(ab_prev) * z0 + math.sqrt(max(1 - ab_prev - sigma**2, 0.0)) * eps + sigma * fresh
+            x = signal * z0 + noise_share * eps + sigma * fresh
             if guide is not None and t_prev > guide.until:
                 ref_noise = torch.randn(x.shape, generator=generator, device="cpu").to(device)
                 ref = self.q_sample(guide.reference.expand_as(x), torch.full_like(tt, t_prev), ref_noise)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Optional
 
-import torch
-
 import numpy as np
+import torch
 
 from .cleanup import cleanup, hysteresis
 from .contacts import planted_heights
 from .diffusion import Diffusion, Known, LowPass
+from .errors import SinmdmError
 from .motion import Motion
+from .onnx_sampler import OnnxDenoiser, read_sidecar
+from .onnx_sampler import sample as onnx_sample
 from .runs import Run
 
 DEFAULT_STEPS = 50
@@ -56,6 +59,51 @@ def sample_features(
             ).cpu()
         )
     return torch.cat(out)
+
+
+def onnx_model_path(run: Run) -> Path:
+    """Where `sinmdm export` writes a run's ONNX model by default."""
+    return run.path / "model.onnx"
+
+
+def sample_features_onnx(
+    run: Run,
+    n: int,
+    frames: int,
+    *,
+    steps: int = DEFAULT_STEPS,
+    seed: int = 0,
+    loop: bool = False,
+    batch: int = BATCH,
+    on_step: Optional[Callable[[int], None]] = None,
+    model: Optional[Path] = None,
+) -> torch.Tensor:
+    """As :func:`sample_features`, with the exported network run by onnxruntime and the
+    loop in numpy (:mod:`sinmdm.onnx_sampler`). The noise is drawn from the same torch
+    generator in the same order, so a seed gives the torch backend's motion."""
+    model = model or onnx_model_path(run)
+    sidecar = read_sidecar(model)
+    if sidecar["trained_steps"] != run.step or sidecar["interface"]["channels"] != run.layout.n_channels:
+        raise SinmdmError(
+            f"{model}: exported from step {sidecar['trained_steps']} of training, but {run.path} is at step "
+            f"{run.step}: export it again with `sinmdm export --model {run.path} --force`"
+        )
+    network = OnnxDenoiser(model)
+    schedule = sidecar["schedule"]
+    alpha_bar = np.asarray(schedule["alpha_bar"], dtype=np.float64)
+    generator = torch.Generator().manual_seed(seed)
+
+    def noise(shape: tuple[int, ...]) -> np.ndarray:
+        return torch.randn(shape, generator=generator).numpy()
+
+    out = []
+    for start in range(0, n, batch):
+        shape = (min(batch, n - start), frames, run.layout.n_channels)
+        out.append(onnx_sample(
+            network, alpha_bar, shape, steps, noise, signal_scale=schedule["signal_scale"],
+            padding=sidecar["sampler"]["loop_padding"] if loop else 0, on_step=on_step,
+        ))
+    return torch.from_numpy(np.concatenate(out))
 
 
 def to_motions(run: Run, normalised: torch.Tensor) -> list[Motion]:

@@ -86,7 +86,7 @@ class LocalAttention(nn.Module):
         b, t, c = x.shape
         h, d, r = self.heads, c // self.heads, self.window // 2
         size = max(self.CHUNK, 2 * r)
-        n = -(-t // size)  # chunks
+        n = (t + size - 1) // size  # chunks (not -(-t // size): ONNX integer division truncates)
         q, k, v = self.qkv(x).view(b, t, 3, h, d).permute(2, 0, 3, 1, 4)  # each (B, H, T, D)
         q = F.pad(q / math.sqrt(d), (0, 0, 0, n * size - t)).view(b, h, n, size, d)
 

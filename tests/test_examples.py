@@ -8,7 +8,6 @@ import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 from conftest import ROOT
@@ -68,7 +67,7 @@ def readme_commands() -> list[str]:
 def test_every_example_command_works_as_written(tmp_path, monkeypatch, capsys):
     commands = readme_commands()
     names = {shlex.split(c)[1] for c in commands if c.startswith("sinmdm ")}
-    assert names >= {"train", "generate", "expand", "inbetween", "compose", "transfer", "crowd", "render", "eval"}
+    assert names >= {"train", "generate", "expand", "inbetween", "compose", "transfer", "crowd", "render", "eval", "export"}
     (tmp_path / "examples").symlink_to(EXAMPLES)
     monkeypatch.chdir(tmp_path)
     for command in commands:
@@ -77,14 +76,16 @@ def test_every_example_command_works_as_written(tmp_path, monkeypatch, capsys):
             subprocess.run([sys.executable, *argv[1:]], check=True, capture_output=True)
             continue
         assert argv[0] == "sinmdm", command
-        extra = TINY_TRAIN if argv[1] == "train" else [] if argv[1] == "render" else TINY_SAMPLE
+        extra = TINY_TRAIN if argv[1] == "train" else [] if argv[1] in ("render", "export") else TINY_SAMPLE
         assert run(argv[1:] + extra) == 0, f"{command}\n{capsys.readouterr().err}"
     samples = tmp_path / "runs" / "dragon" / "samples"
+    clip = read_bvh(EXAMPLES / "dragon.bvh")
     written = {p.name for p in samples.iterdir()}
     assert {"generate_0.bvh", "generate_3.bvh", "expand_0.bvh", "inbetween_0.bvh", "compose_0.bvh", "transfer_0.bvh"} <= written
     assert {"crowd.json", "crowd.mp4", "crowd_19.bvh", "expand_0.png"} <= written
     assert (tmp_path / "runs" / "dragon" / "compare.gif").stat().st_size > 0
     assert read_bvh(tmp_path / "runs" / "dragon" / "loops" / "generate_0.bvh").n_frames == 600
     assert read_bvh(samples / "expand_0.bvh").n_frames == 1800
-    clip = read_bvh(EXAMPLES / "dragon.bvh")
+    from_onnx = read_bvh(tmp_path / "runs" / "dragon" / "onnx" / "generate_3.bvh")
+    assert np.abs(from_onnx.world_positions() - read_bvh(samples / "generate_3.bvh").world_positions()).max() < 1e-3 * clip.skeleton.height
     assert clip.skeleton.difference(read_bvh(samples / "compose_0.bvh").skeleton) is None

@@ -1,0 +1,113 @@
+"""Sampling without torch: the exported denoiser (see :mod:`sinmdm.export`) run by ONNX
+Runtime, inside the same respaced DDIM loop as :meth:`sinmdm.diffusion.Diffusion.sample`,
+written in numpy.
+
+It needs numpy, onnxruntime and the model's JSON sidecar, which holds the schedule, the
+timesteps, the normalisation and the feature layout; nothing here imports torch. Noise
+comes from a callable, so a caller can feed exactly the noise the torch sampler would
+draw (``sinmdm generate --backend onnx`` does, so the same seed gives the same motion).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .errors import SinmdmError
+from .schedule import ddim_coefficients, respaced
+
+ONNX_EXTRA = "pip install 'sinmdm[onnx]'  (onnx, onnxruntime and onnxscript)"
+SIDECAR_FORMAT = "sinmdm-onnx"
+SIDECAR_VERSION = 1
+
+Noise = Callable[[tuple[int, ...]], np.ndarray]
+
+
+def sidecar_path(model: Path) -> Path:
+    """The JSON next to ``model.onnx``: ``model.json``."""
+    return model.with_suffix(".json")
+
+
+def read_sidecar(model: Path) -> dict[str, Any]:
+    path = sidecar_path(model)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SinmdmError(f"{path}: the ONNX model's sidecar is missing (export again with `sinmdm export`)") from None
+    except (OSError, ValueError) as exc:
+        raise SinmdmError(f"{path}: cannot read the sidecar: {exc}") from None
+    if data.get("format") != SIDECAR_FORMAT or data.get("version") != SIDECAR_VERSION:
+        raise SinmdmError(
+            f"{path}: not a sinmdm ONNX sidecar of version {SIDECAR_VERSION} "
+            f"(format {data.get('format')!r}, version {data.get('version')!r}); export again"
+        )
+    return data
+
+
+class OnnxDenoiser:
+    """The exported network: (x_t float32 (B, T, C), t int64 (B,)) -> x0 (B, T, C), in
+    normalised feature units."""
+
+    def __init__(self, model: Path, threads: int = 0) -> None:
+        try:
+            import onnxruntime
+        except ImportError:
+            raise SinmdmError(f"the onnx backend needs onnxruntime: {ONNX_EXTRA}") from None
+        if not model.is_file():
+            raise SinmdmError(f"{model}: no ONNX model there (make one with `sinmdm export`)")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads  # 0: onnxruntime's default, one per core
+        options.log_severity_level = 4  # failures surface as exceptions, not log lines
+        onnxruntime.set_default_logger_severity(4)
+        try:
+            self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise SinmdmError(f"{model}: onnxruntime cannot load it: {exc}") from None
+
+    def __call__(self, x_t: np.ndarray, t: np.ndarray) -> np.ndarray:
+        feeds = {"x_t": np.ascontiguousarray(x_t, dtype=np.float32), "t": np.asarray(t, dtype=np.int64)}
+        return self.session.run(["x0"], feeds)[0]
+
+
+def sample(
+    network: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    alpha_bar: np.ndarray,
+    shape: tuple[int, int, int],
+    steps: int,
+    noise: Noise,
+    *,
+    signal_scale: float,
+    eta: float = 1.0,
+    padding: int = 0,
+    on_step: Optional[Callable[[int], None]] = None,
+) -> np.ndarray:
+    """Normalised features (B, T, C), step for step as the torch sampler: predict x0,
+    then the DDIM update to the next respaced timestep. ``padding`` > 0 samples a loop
+    (the sequence is padded with that many frames from its other end for each call)."""
+    x = noise(shape).astype(np.float32)
+    schedule = respaced(steps, len(alpha_bar))
+    for i, t in enumerate(schedule):
+        t_prev = schedule[i + 1] if i + 1 < len(schedule) else -1
+        x0 = _looped(network, x, np.full(shape[0], t, dtype=np.int64), padding)
+        if t_prev < 0:
+            return x0
+        ab = float(alpha_bar[t])
+        signal, noise_share, sigma = ddim_coefficients(ab, float(alpha_bar[t_prev]), eta)
+        z0 = signal_scale * x0
+        eps = (x - math.sqrt(ab) * z0) / math.sqrt(1 - ab)
+        x = (signal * z0 + noise_share * eps + sigma * noise(shape)).astype(np.float32)
+        if on_step is not None:
+            on_step(i)
+    return x
+
+
+def _looped(network: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, t: np.ndarray, padding: int) -> np.ndarray:
+    pad = min(padding, x.shape[1])
+    if not pad:
+        return network(x, t)
+    out = network(np.concatenate([x[:, -pad:], x, x[:, :pad]], axis=1), t)
+    return out[:, pad : pad + x.shape[1]]

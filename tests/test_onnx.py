@@ -1,0 +1,158 @@
+"""ONNX export and the onnxruntime sampler: the exported step equals the torch network,
+a whole sample equals the torch backend's, and a missing extra gets a clear message."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import synthetic_bvh
+
+from sinmdm.bvh import read_bvh
+from sinmdm.cli import run as cli
+from sinmdm.diffusion import Diffusion
+from sinmdm.model import Denoiser, ModelConfig
+from sinmdm.onnx_sampler import OnnxDenoiser, read_sidecar
+from sinmdm.onnx_sampler import sample as numpy_sample
+from sinmdm.runs import Run
+from sinmdm.schedule import SIGNAL_SCALE, cosine_alpha_bar, respaced
+from sinmdm.skeleton import Skeleton
+from sinmdm.train import TrainSettings, train
+
+# The default network (width 128, 8 blocks), trained for a few steps on short crops.
+SHORT = dict(batch=4, crop=24, warmup=2, checkpoint_seconds=1e9)
+needs_onnx = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime", "onnxscript")),
+    reason="the onnx extra is not installed",
+)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Run:
+    if any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime", "onnxscript")):
+        pytest.skip("the onnx extra is not installed")
+    folder = tmp_path_factory.mktemp("onnx")
+    clip = folder / "creature.bvh"
+    clip.write_text(synthetic_bvh(90, seed=3, smooth=True))
+    run_dir, _ = train(clip, folder / "run", TrainSettings(steps=3, **SHORT), device=torch.device("cpu"))
+    assert cli(["export", "--model", str(run_dir)]) == 0
+    return Run.load(run_dir, torch.device("cpu"))
+
+
+@needs_onnx
+def test_onnx_step_equals_torch_at_any_length_and_timestep(exported):
+    session = OnnxDenoiser(exported.path / "model.onnx")
+    diffusion = Diffusion()
+    generator = torch.Generator().manual_seed(0)
+    longest_crop = SHORT["crop"]
+    for frames in (7, 40, 10 * longest_crop + 3):
+        for t in (0, 1, 250, 600, 999):
+            x = torch.randn(2, frames, exported.layout.n_channels, generator=generator)
+            tt = torch.full((2,), t)
+            with torch.no_grad():
+                want = diffusion.predict_x0(exported.network, x, tt).numpy()
+            got = session(x.numpy(), tt.numpy())
+            assert got.shape == want.shape
+            assert np.abs(got - want).max() <= 1e-4, (frames, t)
+
+
+@needs_onnx
+def test_a_whole_sample_is_the_same_from_both_backends(exported, tmp_path, capsys):
+    common = ["--model", str(exported.path), "--length", "2x", "--n", "2", "--seed", "5", "--steps", "20"]
+    assert cli(["generate", *common, "--out", str(tmp_path / "torch")]) == 0
+    assert cli(["generate", *common, "--out", str(tmp_path / "onnx"), "--backend", "onnx"]) == 0
+    height = exported.layout.skeleton.height
+    for i in range(2):
+        a, b = read_bvh(tmp_path / "torch" / f"generate_{i}.bvh"), read_bvh(tmp_path / "onnx" / f"generate_{i}.bvh")
+        assert a.n_frames == b.n_frames == 2 * exported.train_frames
+        assert a.skeleton.difference(b.skeleton) is None
+        assert np.abs(a.world_positions() - b.world_positions()).max() <= 1e-3 * height
+    # A loop too: the numpy sampler pads the sequence the way the torch one does.
+    assert cli(["generate", *common, "--loop", "--out", str(tmp_path / "torch_loop")]) == 0
+    assert cli(["generate", *common, "--loop", "--out", str(tmp_path / "onnx_loop"), "--backend", "onnx"]) == 0
+    a, b = read_bvh(tmp_path / "torch_loop" / "generate_0.bvh"), read_bvh(tmp_path / "onnx_loop" / "generate_0.bvh")
+    assert np.abs(a.world_positions() - b.world_positions()).max() <= 1e-3 * height
+
+
+@needs_onnx
+def test_the_sidecar_holds_what_a_runtime_needs(exported):
+    sidecar = read_sidecar(exported.path / "model.onnx")
+    assert sidecar["sampler"]["timesteps"] == respaced(50)
+    assert np.allclose(sidecar["schedule"]["alpha_bar"], cosine_alpha_bar())
+    assert sidecar["schedule"]["signal_scale"] == SIGNAL_SCALE
+    assert sidecar["trained_steps"] == exported.step
+    channels = exported.layout.n_channels
+    assert sidecar["interface"]["channels"] == channels
+    assert len(sidecar["normalisation"]["mean"]) == len(sidecar["normalisation"]["std"]) == channels
+    spans = sorted(tuple(v) for v in sidecar["layout"]["channels"].values())
+    assert spans[0][0] == 0 and spans[-1][1] == channels
+    assert Skeleton.from_dict(sidecar["skeleton"]).difference(exported.layout.skeleton) is None
+    assert json.loads(json.dumps(sidecar)) == sidecar  # plain JSON types only
+
+
+@needs_onnx
+def test_export_refuses_to_overwrite_and_a_stale_export_is_refused(exported, tmp_path, capsys):
+    assert cli(["export", "--model", str(exported.path)]) != 0
+    assert "already exists" in capsys.readouterr().err
+    sidecar = exported.path / "model.json"
+    data = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**data, "trained_steps": data["trained_steps"] + 1}))
+    try:
+        assert cli(["generate", "--model", str(exported.path), "--backend", "onnx", "--out", str(tmp_path)]) != 0
+        assert "export it again" in capsys.readouterr().err
+    finally:
+        sidecar.write_text(json.dumps(data))
+    assert not list(tmp_path.glob("*.bvh"))
+
+
+def test_numpy_sampler_follows_the_torch_sampler_step_for_step():
+    """The loop alone, with the torch network called from numpy: same noise, same result."""
+    torch.manual_seed(0)
+    network = Denoiser(ModelConfig(channels=5, width=16, blocks=2, heads=2, window=3)).eval()
+    for block in network.blocks:  # untrained blocks are the identity; make them do something
+        torch.nn.init.normal_(block.modulation.weight, std=0.1)
+
+    def call(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return network(torch.from_numpy(x), torch.from_numpy(t)).numpy() / SIGNAL_SCALE
+
+    for padding in (0, 5):
+        want = Diffusion().sample(
+            network, (2, 30, 5), 12, generator=torch.Generator().manual_seed(1), circular=padding > 0, padding=padding
+        ).numpy()
+        generator = torch.Generator().manual_seed(1)
+        got = numpy_sample(
+            call, cosine_alpha_bar(), (2, 30, 5), 12, lambda shape: torch.randn(shape, generator=generator).numpy(),
+            signal_scale=SIGNAL_SCALE, padding=padding,
+        )
+        assert np.abs(got - want).max() < 1e-4
+
+
+def test_without_the_onnx_extra_the_commands_say_what_to_install(tmp_path, monkeypatch, capsys):
+    clip = tmp_path / "creature.bvh"
+    clip.write_text(synthetic_bvh(60, seed=2, smooth=True))
+    run_dir, _ = train(clip, tmp_path / "run", TrainSettings(steps=2, width=16, blocks=2, **SHORT), device=torch.device("cpu"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name.startswith("onnx") else real_find_spec(name, *a))
+    assert cli(["export", "--model", str(run_dir)]) != 0
+    err = capsys.readouterr().err
+    assert "pip install 'sinmdm[onnx]'" in err and "Traceback" not in err
+    assert not (run_dir / "model.onnx").exists()
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now fails
+    (run_dir / "model.onnx").write_bytes(b"not used")
+    (run_dir / "model.json").write_text(json.dumps(_fake_sidecar(run_dir)))
+    assert cli(["generate", "--model", str(run_dir), "--backend", "onnx", "--out", str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err
+    assert "needs onnxruntime" in err and "pip install 'sinmdm[onnx]'" in err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def _fake_sidecar(run_dir: Path) -> dict:
+    from sinmdm.export import sidecar
+
+    return sidecar(Run.load(run_dir, torch.device("cpu")), run_dir / "model.onnx")
