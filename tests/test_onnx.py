@@ -26,15 +26,13 @@ from sinmdm.train import TrainSettings, train
 
 # The default network (width 128, 8 blocks), trained for a few steps on short crops.
 SHORT = dict(batch=4, crop=24, warmup=2, checkpoint_seconds=1e9)
-needs_onnx = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime", "onnxscript")),
-    reason="the onnx extra is not installed",
-)
+HAVE_ONNX = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime", "onnxscript"))
+needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="the onnx extra is not installed")
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Run:
-    if any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime", "onnxscript")):
+    if not HAVE_ONNX:
         pytest.skip("the onnx extra is not installed")
     folder = tmp_path_factory.mktemp("onnx")
     clip = folder / "creature.bvh"
