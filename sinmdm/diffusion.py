@@ -74,17 +74,25 @@ class Diffusion:
         return network(x_t, t) / self.scale
 
     def loss(
-        self, network: Network, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, velocity: float = 0.0
+        self,
+        network: Network,
+        x0: torch.Tensor,
+        t: torch.Tensor,
+        noise: torch.Tensor,
+        velocity: float = 0.0,
+        weights: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Per-sample loss (B,) in normalised units: the MSE of the predicted x0, plus
         ``velocity`` times the MSE of its frame-to-frame differences weighted by alpha-bar,
         so that clean-ish inputs, where jitter shows, are pushed to vary as the clip does
-        and noisy ones are not over-penalised."""
+        and noisy ones are not over-penalised. ``weights`` (B, T) weigh the frames."""
         pred = self.predict_x0(network, self.q_sample(x0, t, noise), t)
-        loss = (pred - x0).pow(2).mean(dim=(1, 2))
+        weights = torch.ones(x0.shape[:2], dtype=x0.dtype, device=x0.device) if weights is None else weights
+        loss = ((pred - x0).pow(2).mean(dim=2) * weights).mean(dim=1)
         if velocity and x0.shape[1] > 1:
-            step_error = (pred.diff(dim=1) - x0.diff(dim=1)).pow(2).mean(dim=(1, 2))
-            loss = loss + velocity * self._ab(t, x0).view(-1) * step_error
+            step_error = (pred.diff(dim=1) - x0.diff(dim=1)).pow(2).mean(dim=2)
+            step_weights = (weights[:, 1:] + weights[:, :-1]) / 2
+            loss = loss + velocity * self._ab(t, x0).view(-1) * (step_error * step_weights).mean(dim=1)
         return loss
 
     def timesteps(self, count: int) -> list[int]:

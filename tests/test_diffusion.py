@@ -66,6 +66,24 @@ def test_velocity_term_penalises_jitter_by_alpha_bar():
     assert float(weighted[1] - plain[1]) < 1e-3
 
 
+def test_frame_weights_scale_each_frames_share_of_the_loss():
+    d = Diffusion()
+    x0 = torch.zeros(2, 6, 3, dtype=torch.float64)
+    t = torch.tensor([0, 400])
+    wrong_at_2 = x0.clone()
+    wrong_at_2[:, 2] = 1.0
+    network, noise = oracle(wrong_at_2, d), torch.randn_like(x0)
+    plain = d.loss(network, x0, t, noise)
+    ones = torch.ones(2, 6, dtype=torch.float64)
+    torch.testing.assert_close(d.loss(network, x0, t, noise, weights=ones), plain)
+    doubled = ones.clone()
+    doubled[:, 2] = 2.0
+    torch.testing.assert_close(d.loss(network, x0, t, noise, weights=doubled), 2 * plain)
+    ignored = ones.clone()
+    ignored[:, 2] = 0.0
+    assert float(d.loss(network, x0, t, noise, weights=ignored).abs().max()) == 0.0
+
+
 def test_same_seed_same_sample():
     d = Diffusion()
     net = oracle(torch.zeros(1, 8, 3), d)

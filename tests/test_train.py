@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from sinmdm.cli import run as cli
 from sinmdm.errors import SinmdmError
 from sinmdm.generate import sample_features, to_motions
 from sinmdm.runs import Run, parse_length
-from sinmdm.train import TrainSettings, auto_window, train
+from sinmdm.train import CropSampler, TrainSettings, auto_window, train
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)
 
@@ -68,6 +69,25 @@ def test_resume_continues_exactly_where_it_stopped(clip, tmp_path):
     np.testing.assert_allclose(a["losses"], b["losses"], rtol=1e-5)
     for key in a["ema"]:
         torch.testing.assert_close(a["ema"][key], b["ema"][key])
+
+
+@pytest.mark.parametrize("stretch", [0.0, 0.25])
+def test_crops_weigh_every_frame_of_the_clip_the_same(stretch):
+    frames, crop = 60, 24
+    raw = torch.arange(frames, dtype=torch.float64)[:, None].repeat(1, 2)  # channel 0: the source frame
+    layout = SimpleNamespace(slices={"velocity": slice(1, 2)}, mean=np.zeros(2), std=np.ones(2))
+    crops, weights = CropSampler(raw, layout, crop, stretch)(4096, torch.Generator().manual_seed(1))
+    assert crops.shape == (4096, crop, 2) and weights.shape == (4096, crop)
+    source = crops[..., 0].round().long().flatten()
+    seen = torch.bincount(source, minlength=frames).double()
+    weighed = torch.zeros(frames, dtype=torch.float64).index_add_(0, source, weights.flatten())
+    # Uniform starts would show the first and last frames in 1 crop of 37, a middle one
+    # in 24; balanced starts show them at least a third as often as the average frame,
+    # and the weights even out the rest.
+    assert seen[[0, -1]].min() > seen.mean() / 3
+    assert weighed.min() > 0.9 * weighed.mean() and weighed.max() < 1.1 * weighed.mean()
+    if not stretch:
+        assert bool((crops[..., 0].diff(dim=1) == 1).all())  # whole, unstretched stretches of the clip
 
 
 @pytest.mark.parametrize("frames, blocks, window", [(17, 8, 3), (82, 8, 5), (100, 8, 7), (130, 8, 9), (5000, 8, 9), (30, 2, 7)])
