@@ -16,6 +16,7 @@ SPEED_LIMIT = 0.15  # ...and slower than this (heights per second)
 FLOOR_REACH = 0.12  # a candidate's planted height is within this of the floor
 MIN_CONTACT_FRACTION = 0.1  # and it is in contact in at least this share of frames
 PLANTED_PERCENTILE = 5.0  # the height a joint rests at, robust to a few glitched frames
+DRAG_PERCENTILE = 98.0  # of a joint's speed along the floor: how fast the clip drags it
 
 
 def joint_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
@@ -39,6 +40,24 @@ def planted_heights(motion: Motion, joints: list[int]) -> np.ndarray:
     if not joints:
         return np.zeros(0)
     return np.percentile(motion.world_positions()[:, joints, 1], PLANTED_PERCENTILE, axis=0)
+
+
+def drag_speeds(motion: Motion, joints: list[int], planted: np.ndarray) -> np.ndarray:
+    """(K,) how fast each joint moves across the floor while low (within HEIGHT_MARGIN of
+    its ``planted`` height) in ``motion``: the DRAG_PERCENTILE of its horizontal speed over
+    those frames, in units per second. Near 0 for a creature that lifts its feet to move
+    them; high for a dancer who slides them."""
+    if not joints or motion.n_frames < 2:
+        return np.zeros(len(joints))
+    world = motion.world_positions()[:, joints]
+    speed = np.linalg.norm(np.diff(world[..., [0, 2]], axis=0), axis=-1) * motion.fps
+    low = world[1:, :, 1] < planted[None] + HEIGHT_MARGIN * motion.skeleton.height
+    # Frames that are not low count as infinitely fast: the percentile is then over the
+    # low frames only (and infinite for a joint never low, which never limits anything).
+    ranked = np.sort(np.where(low, speed, np.inf), axis=0)
+    count = low.sum(axis=0)
+    at = np.clip(np.ceil(DRAG_PERCENTILE / 100 * count).astype(int) - 1, 0, len(speed) - 1)
+    return np.where(count > 0, ranked[at, np.arange(len(joints))], np.inf)
 
 
 def _in_contact(positions: np.ndarray, fps: float, height: float) -> np.ndarray:

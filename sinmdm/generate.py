@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .cleanup import cleanup, hysteresis
-from .contacts import planted_heights
+from .contacts import drag_speeds, planted_heights
 from .diffusion import Diffusion, Known, LowPass
 from .errors import SinmdmError
 from .motion import Motion
@@ -120,6 +120,7 @@ def clean_motions(
     ``given`` (frames, joints) marks parts to keep exactly."""
     contacts = run.layout.contact_joints.tolist()
     planted = planted_heights(reference, contacts)
+    drag = drag_speeds(reference, contacts, planted)
     scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]
     fps = run.layout.fps
-    return [cleanup(m, contacts, hysteresis(s, fps), planted, given) for m, s in zip(motions, scores)]
+    return [cleanup(m, contacts, hysteresis(s, fps), planted, given, drag) for m, s in zip(motions, scores)]

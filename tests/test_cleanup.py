@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from sinmdm.bvh import parse_bvh
-from sinmdm.cleanup import bend_joint, cleanup, hysteresis, limb_chain, smooth
+from sinmdm.cleanup import CONTACT_REACH, bend_joint, cleanup, hysteresis, limb_chain, smooth
+from sinmdm.contacts import drag_speeds
 from sinmdm.motion import Motion
 
 FRAMES = 60
@@ -106,6 +107,27 @@ def test_feet_are_kept_above_the_floor():
     assert low.world_positions()[:, joints, 1].max() < 0  # sunk into the floor
     cleaned = cleanup(low, joints, np.zeros((FRAMES, 2), dtype=bool), planted=np.zeros(2))
     assert cleaned.world_positions()[:, joints, 1].min() > -1e-3 * motion.skeleton.height
+
+
+def test_drag_speed_is_how_fast_the_clip_moves_a_low_joint_along_the_floor():
+    motion = creature(2)  # feet on the floor, carried forward at SPEED per frame
+    joints = feet(motion) + [motion.skeleton.index("Head")]
+    drag = drag_speeds(motion, joints, planted=np.zeros(3))
+    np.testing.assert_allclose(drag[:2], SPEED * motion.fps, rtol=1e-6)
+    assert drag[2] == np.inf  # never near the floor: nothing to compare with
+
+
+def test_free_feet_dragged_along_the_floor_are_lifted_unless_the_clip_drags_them_too():
+    motion = creature(4)  # no contact labelled; every foot slides along the floor
+    joints = feet(motion)
+    free = np.zeros((FRAMES, 4), dtype=bool)
+    band = CONTACT_REACH * motion.skeleton.height
+    dragging_clip = cleanup(motion, joints, free, planted=np.zeros(4), drag=np.full(4, 2 * SPEED * motion.fps))
+    assert np.abs(dragging_clip.world_positions()[:, joints, 1]).max() < 1e-6 * band  # left on the floor
+    lifted = cleanup(motion, joints, free, planted=np.zeros(4), drag=np.zeros(4))
+    assert lifted.world_positions()[:, joints, 1].min() > band * (1 - 1e-6)  # stepping, not skating
+    moved = np.linalg.norm(lifted.world_positions() - motion.world_positions(), axis=-1).max(axis=0)
+    assert moved[motion.skeleton.index("Head")] < 1e-9  # only the legs move
 
 
 def test_given_frames_and_joints_stay_exact():
