@@ -4,7 +4,7 @@ and quality figures.
     python benchmarks/apps.py [--runs DIR] [--n 4] [--keep DIR] [--json FILE]
 
 It uses the runs DIR/salsa and DIR/proud, first training the missing ones with `sinmdm
-train` defaults on mixamo/Salsa-Dancing-6.bvh and xia/proud.bvh (about 8 + 4 minutes on
+train` defaults on mixamo/Salsa-Dancing-6.bvh and xia/proud.bvh (about 6 minutes each on
 a 2-core CPU).
 Every subcommand runs as its own `sinmdm` process, so the wall times include start-up.
 Printed per subcommand:

@@ -3,7 +3,7 @@
     python benchmarks/cleanup.py [--clips salsa,crab,chicken] [--runs DIR] [--n 20] [--json FILE]
 
 It uses the runs DIR/<clip> and first trains the missing ones with `sinmdm train`
-defaults (about 9 minutes each on a 2-core CPU): mixamo/Salsa-Dancing-6.bvh,
+defaults (about 6 minutes each on a 2-core CPU): mixamo/Salsa-Dancing-6.bvh,
 truebones/Crab-dance-long.bvh and truebones/Chicken_IdlePecking.bvh (`dragon`, the
 bundled example, may be listed too). For each it draws --n samples at twice the clip's
 length (50 steps, seed 0) and evaluates them with `sinmdm eval`'s metrics without and with

@@ -5,7 +5,7 @@
 The benchmarks share one folder of runs (DIR/<clip>, default a new temporary folder):
 each clip is trained once with `sinmdm train` defaults and reused by every benchmark, and
 a run already in DIR is reused with the training time it recorded. With nothing trained
-this takes about 75 minutes on a 2-core CPU. Each benchmark runs in its own process and
+this takes about 40 minutes on a 2-core CPU. Each benchmark runs in its own process and
 hands its figures over as JSON; their own, more detailed, tables are in its output
 (pass --verbose to see them). `--tables-from DIR` prints the table again from the
 figures a run saved (the folder is named at the end of its output).

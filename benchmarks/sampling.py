@@ -3,7 +3,7 @@
     python benchmarks/sampling.py [--runs DIR] [--lengths 300,1300,5000,10000] [--json FILE]
 
 It uses the run DIR/salsa, and first trains it on mixamo/Salsa-Dancing-6.bvh with
-`sinmdm train` defaults when it is not there (about 9 minutes on a 2-core CPU). For each length it times, in this process, after one
+`sinmdm train` defaults when it is not there (about 6 minutes on a 2-core CPU). For each length it times, in this process, after one
 warm-up: the sampler (50 respaced steps, the default), decoding features to a motion, and
 the cleanup pass, each the best of --repeat runs. The model is fully local, so the time
 should grow linearly with length.
