@@ -331,8 +331,7 @@ def cleanup(
         low = positions[..., 1] < planted[None] + CONTACT_REACH * height
         contact = _drop_short_runs(contact & low, max(1, round(MIN_CONTACT_SECONDS * motion.fps)))
         skeleton = motion.skeleton
-        held = np.zeros(contact.shape, dtype=bool)  # contact joints already being placed
-        hold = np.zeros(contact.shape)  # how strongly each contact joint is pinned
+        hold = np.zeros(contact.shape)  # how strongly each contact joint is pinned so far
         plan = []  # (joint, chain, bend, targets, active) per effector, feet before toes
         limbs = effectors(skeleton, contacts)
         for joint, group, chain in limbs:
@@ -345,8 +344,7 @@ def cleanup(
             # A toe below a held foot moves with the foot: it is placed only while the
             # foot is free (standing on tiptoe), and by the leg rather than by the foot.
             above = [i for i, c in enumerate(contacts) if c in chain]
-            active = (weights[:, 0] > 0) & ~held[:, above].any(axis=1)
-            held[:, group] |= (weights[:, 0] > 0)[:, None]
+            active = (weights[:, 0] > 0) & ~(hold[:, above] > 0).any(axis=1)
             hold[:, group] = np.maximum(hold[:, group], weights)
             plan.append((joint, chain, bend_joint(skeleton, chain, joint), targets[:, 0], active))
         cleaned = _place(cleaned, plan)
