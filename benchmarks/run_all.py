@@ -100,7 +100,9 @@ def table(figures: dict[str, list[dict]], n: int) -> list[tuple[str, str, str, s
             f"quality, {n} raw samples at 2x", q["clip"],
             f"coverage {q['coverage']:.2f} (strict {q['coverage_strict']:.2f}); global diversity "
             f"{q['global_diversity']:.2f} (the clip reassembled: {q['global_diversity_reassembled']:.2f}); "
-            f"inter-sample {q['inter_sample_diversity']:.2f}; sliding {q['sliding_ratio']:.2f}; jerk {q['jerk_ratio']:.2f}",
+            f"inter-sample {q['inter_sample_diversity']:.2f}; sliding {q['sliding_ratio']:.2f}; jerk {q['jerk_ratio']:.2f}. "
+            f"With --free: coverage {q['coverage_free']:.2f} (strict {q['coverage_strict_free']:.2f}), "
+            f"global diversity {q['global_diversity_free']:.2f}",
             f"coverage ≥ 0.9 ({verdict(q['coverage'], 0.9, at_most=False)}); global diversity clearly above the "
             "reassembly's",
         ))

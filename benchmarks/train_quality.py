@@ -5,7 +5,8 @@
 Each clip is trained in its own `sinmdm train` process (so its peak memory is its own)
 into DIR/<clip> (a run already there is reused, with the time it recorded), then 20
 samples of twice the clip's length are drawn and evaluated (metrics of REFERENCE.md
-section 4), and one 2x sample is timed alone. `dragon` (the bundled example) may be
+section 4), 20 more without the plan (`--free`) for their coverage and diversity, and one
+2x sample is timed alone. `dragon` (the bundled example) may be
 listed too.
 """
 
@@ -49,6 +50,9 @@ def main() -> None:
         samples = to_motions(run, sample_features(run, args.n, frames, **steps))
         reference = read_bvh(clip_path(name)).resample(run.layout.fps)
         report = evaluate(reference, samples, run.layout.contact_joints.tolist())
+        # The same without the plan (`--free`): what the model picks on its own.
+        free = to_motions(run, sample_features(run, args.n, frames, plan=False, **steps))
+        alone = evaluate(reference, free, run.layout.contact_joints.tolist())
         rows.append(
             {
                 "clip": name,
@@ -58,6 +62,7 @@ def main() -> None:
                 "sample_2x_s": one_sample,
                 "frames_2x": frames,
                 **report.to_dict(),
+                **{f"{k}_free": v for k, v in alone.to_dict().items() if k.startswith(("coverage", "global", "inter"))},
             }
         )
         print(json.dumps(rows[-1]), flush=True)
@@ -73,6 +78,12 @@ def main() -> None:
             f"{r['coverage']:6.2f} {r['coverage_strict']:6.2f} {r['coverage_loose']:6.2f} {r['global_diversity']:6.2f} "
             f"{r['global_diversity_reassembled']:6.2f} {r['local_diversity']:6.2f} {r['inter_sample_diversity']:6.2f} "
             f"{r['sliding_ratio']:6.2f} {r['jerk_ratio']:6.2f}"
+        )
+    print("\nwithout the plan (--free):")
+    for r in rows:
+        print(
+            f"{r['clip']:8} coverage {r['coverage_free']:.2f} (strict {r['coverage_strict_free']:.2f}), "
+            f"global diversity {r['global_diversity_free']:.2f}, inter-sample {r['inter_sample_diversity_free']:.2f}"
         )
     print(f"\nruns in {folder}; machine: {os.cpu_count()} CPUs, torch {torch.__version__}")
     write_rows(args.json, rows)

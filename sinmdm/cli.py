@@ -73,6 +73,12 @@ CleanupOption = typer.Option(
     True, "--cleanup/--no-cleanup",
     help="Smooth jitter and pin feet that touch the floor (inverse kinematics); given parts are never changed.",
 )
+PlanOption = typer.Option(
+    True, "--plan/--free",
+    help="--plan: each motion plays every part of the training clip, in a new order (the slow motion of the "
+    "noisiest sampling steps follows the clip cut into pieces and shuffled; the motion is generated). "
+    "--free: the model alone picks which parts to play (may skip some).",
+)
 RenderOption = typer.Option(
     False, "--render", help="Also write a video next to each BVH (DIR/<command>_<i>.mp4): given parts blue, generated orange."
 )
@@ -222,6 +228,7 @@ def generate(
     seed: int = SeedOption,
     steps: int = StepsOption,
     loop: bool = typer.Option(False, "--loop", help="Make each motion loop seamlessly (its last frame flows into its first)."),
+    plan: bool = PlanOption,
     out: Optional[Path] = OutOption,
     cleanup: bool = CleanupOption,
     render: bool = RenderOption,
@@ -244,7 +251,7 @@ def generate(
     frames = parse_length(length, run.train_frames, run.layout.fps)
     sampler = sample_features_onnx if backend == "onnx" else sample_features
     with _sampling_progress("generate", n, steps) as on_step:
-        features = sampler(run, n, frames, steps=steps, seed=seed, loop=loop, on_step=on_step)
+        features = sampler(run, n, frames, steps=steps, seed=seed, loop=loop, plan=plan, on_step=on_step)
     motions = to_motions(run, features)
     if cleanup:
         motions = clean_motions(run, load_reference(run, None), features, motions)
@@ -431,6 +438,7 @@ def crowd(
         CROWD_STEPS, "--steps", min=1,
         help="Sampling steps; fewer than elsewhere by default, as a crowd is many samples.",
     ),
+    plan: bool = PlanOption,
     out: Optional[Path] = OutOption,
     cleanup: bool = CleanupOption,
     render: bool = typer.Option(
@@ -456,7 +464,7 @@ def crowd(
     spots = placements(n, layout, spacing or SPACING_SIZES * body_size(run.layout), round(time_offset * fps), rng)
     longest = frames + max(p.offset for p in spots)
     with _sampling_progress("crowd", n, steps) as on_step:
-        features = sample_features(run, n, longest, steps=steps, seed=seed, on_step=on_step)
+        features = sample_features(run, n, longest, steps=steps, seed=seed, plan=plan, on_step=on_step)
     reference = load_reference(run, None)
     motions = to_motions(run, features)
     if cleanup:
@@ -582,6 +590,7 @@ def evaluate_command(
     length: str = typer.Option("2x", "--length", help="Sample length: frames, seconds (10s) or a multiple of the clip (2x)."),
     seed: int = SeedOption,
     steps: int = StepsOption,
+    plan: bool = PlanOption,
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON instead of a table."),
     cleanup: bool = typer.Option(
         True, "--cleanup/--no-cleanup",
@@ -606,7 +615,7 @@ def evaluate_command(
     frames = parse_length(length, run.train_frames, run.layout.fps)
     started = time.monotonic()
     with _sampling_progress("eval", n, steps) as on_step:
-        features = sample_features(run, n, frames, steps=steps, seed=seed, on_step=on_step)
+        features = sample_features(run, n, frames, steps=steps, seed=seed, plan=plan, on_step=on_step)
     raw = to_motions(run, features)
     seconds = time.monotonic() - started
     contacts = run.layout.contact_joints.tolist()
@@ -614,13 +623,14 @@ def evaluate_command(
     report = evaluate(reference, samples, contacts, seed=seed)
     plain = evaluate(reference, raw, contacts, seed=seed) if cleanup else report
     if as_json:
-        extra = {"sampling_seconds": seconds, "cleanup": cleanup}
+        extra = {"sampling_seconds": seconds, "cleanup": cleanup, "plan": plan}
         if cleanup:
             extra.update(sliding_ratio_without_cleanup=plain.sliding_ratio, jerk_ratio_without_cleanup=plain.jerk_ratio)
         typer.echo(json.dumps({**report.to_dict(), **extra}, indent=2))
         return
     rows = [
-        ("samples", f"{report.samples} x {report.frames} frames ({seconds:.1f} s to sample)"),
+        ("samples", f"{report.samples} x {report.frames} frames, {'--plan' if plan else '--free'} "
+         f"({seconds:.1f} s to sample)"),
         ("coverage", f"{report.coverage:.3f}   (strict {report.coverage_strict:.3f}, loose {report.coverage_loose:.3f})"),
         ("global diversity", f"{report.global_diversity:.3f}   (input reassembled: {report.global_diversity_reassembled:.3f})"),
         ("local diversity", f"{report.local_diversity:.3f}"),

@@ -62,12 +62,11 @@ class Plan:
 def load_reference(run: Run, path: Optional[Path], what: str = "--ref") -> Motion:
     """The reference clip (default: the model's training clip) at the model's frame rate,
     after checking it has the model's skeleton."""
-    path = path if path is not None else run.path / CLIP
-    motion = read_bvh(path)
+    motion = run.clip() if path is None else read_bvh(path).resample(run.layout.fps)
     difference = run.layout.skeleton.difference(motion.skeleton)
     if difference:
-        raise SinmdmError(f"{what} {path}: not the skeleton this model was trained on: {difference}")
-    return motion.resample(run.layout.fps)
+        raise SinmdmError(f"{what} {path or run.path / CLIP}: not the skeleton this model was trained on: {difference}")
+    return motion
 
 
 def encode_reference(layout: FeatureLayout, motion: Motion) -> np.ndarray:
@@ -321,7 +320,7 @@ def run_plan(
         mask=torch.as_tensor(plan.mask[None], dtype=torch.float32, device=run.device),
         reference=torch.as_tensor(plan.reference[None], dtype=torch.float32, device=run.device),
     )
-    features = sample_features(run, n, plan.frames, steps=steps, seed=seed, known=known, on_step=on_step)
+    features = sample_features(run, n, plan.frames, steps=steps, seed=seed, plan=False, known=known, on_step=on_step)
     targets = reference_targets(run.layout, reference, plan)
     motions = [pin_trajectory(run.layout, motion, targets, plan.anchors) for motion in to_motions(run, features)]
     return clean_motions(run, reference, features, motions, joint_weights(run.layout, plan)) if clean else motions
@@ -351,7 +350,7 @@ def transfer(
     factor, until = transfer_guide(strength)
     reference = torch.as_tensor(encode_reference(run.layout, content)[None], dtype=torch.float32, device=run.device)
     features = sample_features(
-        run, n, content.n_frames, steps=steps, seed=seed, guide=LowPass(reference, factor, until), on_step=on_step
+        run, n, content.n_frames, steps=steps, seed=seed, plan=False, guide=LowPass(reference, factor, until), on_step=on_step
     )
     path = root_path(run.layout, content)
     every = np.ones(content.n_frames, dtype=bool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -19,6 +20,57 @@ from .runs import Run
 
 DEFAULT_STEPS = 50
 BATCH = 8
+# The plan (see shuffled_plans): followed while the timestep is above PLAN_UNTIL of 1000,
+# on motion averaged over half the receptive field, in pieces of about PIECE_FIELDS
+# receptive fields.
+PLAN_UNTIL = 500
+PIECE_FIELDS = 2.0
+MIN_PIECES = 4
+
+
+def shuffled_plans(clip: np.ndarray, n: int, frames: int, piece: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, frames, C): for each sample, ``clip`` (F, C) cut at random points into pieces
+    of ``piece`` frames on average (at least half that; at least MIN_PIECES pieces, so a
+    short clip is reordered too) and laid end to end in a random order, pass after pass
+    (each cut and ordered anew) until ``frames`` long. Every part of the clip comes once
+    per pass, in a different order in each plan."""
+    length = len(clip)
+    pieces = min(length, max(MIN_PIECES, round(length / max(piece, 1))))
+    shortest = length // (2 * pieces)
+    plans = np.empty((n, frames), dtype=np.int64)
+    for i in range(n):
+        order, total = [], 0
+        while total < frames:
+            share = rng.dirichlet(np.ones(pieces)) * (length - pieces * shortest)
+            ends = np.cumsum(shortest + np.floor(share).astype(np.int64))
+            ends[-1] = length
+            starts = np.concatenate([[0], ends[:-1]])
+            order += [np.arange(starts[k], ends[k]) for k in rng.permutation(pieces)]
+            total += length
+        plans[i] = np.concatenate(order)[:frames]
+    return clip[plans]
+
+
+def plan_guide(run: Run, n: int, frames: int, seed: int) -> LowPass:
+    """Guidance that makes each of ``n`` samples play every part of the training clip.
+
+    Left alone, the model picks which of the clip's motifs a sample plays, and a sample
+    often skips some: on Salsa, the crab and the chicken (old models, 4-8 samples at 2x)
+    coverage was 0.85, 0.73 and 0.72. Through the noisiest half of the schedule the
+    slowest motion of each sample (averaged over half the receptive field, longer than
+    any motif the network models on its own) is made that of a shuffled plan of the clip
+    (:func:`shuffled_plans`, ILVR); the motion itself, its transitions included, is
+    generated. Coverage rose to 0.92, 0.96 and 0.90, while global diversity fell from
+    0.33, 0.29 and 0.37 to 0.31, 0.22 and 0.28 (a reassembly of the clip scores 0.00-0.01).
+    Guiding until t = 700 kept more diversity on the chicken but not enough coverage on
+    the crab (0.85); until 300, or with the whole signal rather than its slow part, the
+    samples came closer to copies (Salsa: diversity 0.29 and 0.12).
+    """
+    field = run.config.receptive_field
+    rng = np.random.default_rng(seed)
+    plans = shuffled_plans(run.clip_features(), n, frames, round(PIECE_FIELDS * field), rng)
+    reference = torch.as_tensor(plans, dtype=torch.float32, device=run.device)
+    return LowPass(reference, factor=max(2, field // 2), until=PLAN_UNTIL)
 
 
 def sample_features(
@@ -30,16 +82,24 @@ def sample_features(
     seed: int = 0,
     loop: bool = False,
     eta: float = 1.0,
+    plan: bool = True,
     known: Optional[Known] = None,
     guide: Optional[LowPass] = None,
     batch: int = BATCH,
     on_step: Optional[Callable[[int], None]] = None,
 ) -> torch.Tensor:
     """(n, frames, C) normalised features. The same seed gives the same samples on any
-    device: all noise is drawn on the CPU from one generator, batch after batch."""
+    device: all noise is drawn on the CPU from one generator, batch after batch.
+
+    ``plan`` makes each sample play every part of the training clip (:func:`plan_guide`);
+    it is a guide of its own, so it cannot go with ``guide``."""
+    if plan and guide is not None:
+        raise ValueError("sample_features: plan and guide are both guides; pass plan=False with a guide")
     diffusion = Diffusion()
     generator = torch.Generator().manual_seed(seed)
     channels = run.layout.n_channels
+    if plan:
+        guide = plan_guide(run, n, frames, seed)
     out = []
     for start in range(0, n, batch):
         size = min(batch, n - start)
@@ -52,13 +112,21 @@ def sample_features(
                 device=run.device,
                 eta=eta,
                 known=known,
-                guide=guide,
+                guide=_rows(guide, start, size),
                 circular=loop,
                 padding=run.config.receptive_field,
                 on_step=on_step,
             ).cpu()
         )
     return torch.cat(out)
+
+
+def _rows(guide: Optional[LowPass], start: int, size: int) -> Optional[LowPass]:
+    """A guide's part for one batch: its reference rows from ``start`` when it has one
+    row per sample, else the guide as it is (one reference for every sample)."""
+    if guide is None or guide.reference.shape[0] == 1:
+        return guide
+    return replace(guide, reference=guide.reference[start : start + size])
 
 
 def onnx_model_path(run: Run) -> Path:
@@ -74,6 +142,7 @@ def sample_features_onnx(
     steps: int = DEFAULT_STEPS,
     seed: int = 0,
     loop: bool = False,
+    plan: bool = True,
     batch: int = BATCH,
     on_step: Optional[Callable[[int], None]] = None,
     model: Optional[Path] = None,
@@ -96,12 +165,15 @@ def sample_features_onnx(
     def noise(shape: tuple[int, ...]) -> np.ndarray:
         return torch.randn(shape, generator=generator).numpy()
 
+    guide = plan_guide(run, n, frames, seed) if plan else None
     out = []
     for start in range(0, n, batch):
         shape = (min(batch, n - start), frames, run.layout.n_channels)
+        rows = _rows(guide, start, shape[0])
         out.append(onnx_sample(
             network, alpha_bar, shape, steps, noise, signal_scale=schedule["signal_scale"],
             padding=sidecar["sampler"]["loop_padding"] if loop else 0, on_step=on_step,
+            guide=None if rows is None else (rows.reference.cpu().numpy(), rows.factor, rows.until),
         ))
     return torch.from_numpy(np.concatenate(out))
 

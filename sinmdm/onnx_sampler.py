@@ -84,10 +84,13 @@ def sample(
     eta: float = 1.0,
     padding: int = 0,
     on_step: Optional[Callable[[int], None]] = None,
+    guide: Optional[tuple[np.ndarray, int, int]] = None,
 ) -> np.ndarray:
     """Normalised features (B, T, C), step for step as the torch sampler: predict x0,
     then the DDIM update to the next respaced timestep. ``padding`` > 0 samples a loop
-    (the sequence is padded with that many frames from its other end for each call)."""
+    (the sequence is padded with that many frames from its other end for each call).
+    ``guide`` is low-pass guidance as the torch sampler's ``LowPass``: (reference
+    (B or 1, T, C), factor, until)."""
     x = noise(shape).astype(np.float32)
     schedule = respaced(steps, len(alpha_bar))
     for i, t in enumerate(schedule):
@@ -100,9 +103,32 @@ def sample(
         z0 = signal_scale * x0
         eps = (x - math.sqrt(ab) * z0) / math.sqrt(1 - ab)
         x = (signal * z0 + noise_share * eps + sigma * noise(shape)).astype(np.float32)
+        if guide is not None and t_prev > guide[2]:
+            reference, factor, _ = guide
+            ab_prev = float(alpha_bar[t_prev])
+            noisy = math.sqrt(ab_prev) * signal_scale * reference + math.sqrt(1 - ab_prev) * noise(shape)
+            x = (x - low_pass(x, factor) + low_pass(noisy, factor)).astype(np.float32)
         if on_step is not None:
             on_step(i)
     return x
+
+
+def low_pass(x: np.ndarray, factor: int) -> np.ndarray:
+    """As :func:`sinmdm.diffusion.low_pass`: (B, T, C) averaged over ``factor`` frames (the
+    last group may be shorter) and linearly interpolated back to T frames (half-frame
+    centres, clamped at the ends)."""
+    if factor <= 1:
+        return x
+    frames = x.shape[1]
+    groups = -(-frames // factor)
+    padded = np.concatenate([x, np.zeros((x.shape[0], groups * factor - frames, x.shape[2]), x.dtype)], axis=1)
+    counts = np.minimum(factor, frames - factor * np.arange(groups))
+    down = padded.reshape(x.shape[0], groups, factor, x.shape[2]).sum(axis=2) / counts[None, :, None]
+    where = np.maximum((np.arange(frames) + 0.5) * groups / frames - 0.5, 0.0)
+    left = np.minimum(np.floor(where).astype(np.int64), groups - 1)
+    right = np.minimum(left + 1, groups - 1)
+    lam = (where - left)[None, :, None]
+    return (1 - lam) * down[:, left] + lam * down[:, right]
 
 
 def _looped(network: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, t: np.ndarray, padding: int) -> np.ndarray:

@@ -6,17 +6,20 @@ import contextlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
+import numpy as np
 import torch
 
 from .atomic import atomic_write
+from .bvh import read_bvh
 from .checkpoint import load_checkpoint
 from .errors import SinmdmError
 from .features import FeatureLayout
 from .model import Denoiser, ModelConfig
+from .motion import Motion
 
 RUNS_ROOT = Path("runs")
 LATEST = RUNS_ROOT / "latest"  # a text file holding the path of the newest run
@@ -137,6 +140,17 @@ class Run:
     train_frames: int
     step: int
     device: torch.device
+    _clip: Optional[Motion] = field(default=None, repr=False)
+
+    def clip(self) -> Motion:
+        """The training clip (the run's copy, CLIP) at the model's frame rate."""
+        if self._clip is None:
+            self._clip = read_bvh(self.path / CLIP).resample(self.layout.fps)
+        return self._clip
+
+    def clip_features(self) -> np.ndarray:
+        """The training clip's normalised features (frames, channels)."""
+        return self.layout.normalise(self.layout.encode(self.clip()))
 
     @classmethod
     def load(cls, path: Path, device: torch.device) -> Run:

@@ -15,9 +15,10 @@ from conftest import synthetic_bvh
 
 from sinmdm.bvh import read_bvh
 from sinmdm.cli import run as cli
-from sinmdm.diffusion import Diffusion
+from sinmdm.diffusion import Diffusion, LowPass, low_pass
 from sinmdm.model import Denoiser, ModelConfig
 from sinmdm.onnx_sampler import OnnxDenoiser, read_sidecar
+from sinmdm.onnx_sampler import low_pass as numpy_low_pass
 from sinmdm.onnx_sampler import sample as numpy_sample
 from sinmdm.runs import Run
 from sinmdm.schedule import SIGNAL_SCALE, cosine_alpha_bar, respaced
@@ -119,16 +120,25 @@ def test_numpy_sampler_follows_the_torch_sampler_step_for_step():
         with torch.no_grad():
             return network(torch.from_numpy(x), torch.from_numpy(t)).numpy() / SIGNAL_SCALE
 
-    for padding in (0, 5):
+    reference = torch.randn(2, 30, 5, generator=torch.Generator().manual_seed(2))
+    for padding, guided in ((0, False), (5, False), (0, True)):
+        guide = LowPass(reference, factor=4, until=400) if guided else None
         want = Diffusion().sample(
-            network, (2, 30, 5), 12, generator=torch.Generator().manual_seed(1), circular=padding > 0, padding=padding
+            network, (2, 30, 5), 12, generator=torch.Generator().manual_seed(1), circular=padding > 0, padding=padding,
+            guide=guide,
         ).numpy()
         generator = torch.Generator().manual_seed(1)
         got = numpy_sample(
             call, cosine_alpha_bar(), (2, 30, 5), 12, lambda shape: torch.randn(shape, generator=generator).numpy(),
-            signal_scale=SIGNAL_SCALE, padding=padding,
+            signal_scale=SIGNAL_SCALE, padding=padding, guide=(reference.numpy(), 4, 400) if guided else None,
         )
         assert np.abs(got - want).max() < 1e-4
+
+
+@pytest.mark.parametrize("frames, factor", [(30, 4), (31, 8), (5, 8), (1300, 32)])
+def test_numpy_low_pass_is_the_torch_one(frames, factor):
+    x = torch.randn(2, frames, 3, generator=torch.Generator().manual_seed(frames))
+    assert np.abs(numpy_low_pass(x.numpy(), factor) - low_pass(x, factor).numpy()).max() < 1e-5
 
 
 def test_without_the_onnx_extra_the_commands_say_what_to_install(tmp_path, monkeypatch, capsys):

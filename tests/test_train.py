@@ -15,8 +15,9 @@ from conftest import data_dir, synthetic_bvh
 from sinmdm.bvh import read_bvh
 from sinmdm.checkpoint import load_checkpoint
 from sinmdm.cli import run as cli
+from sinmdm.diffusion import Diffusion
 from sinmdm.errors import SinmdmError
-from sinmdm.generate import sample_features, to_motions
+from sinmdm.generate import plan_guide, sample_features, shuffled_plans, to_motions
 from sinmdm.runs import Run, parse_length
 from sinmdm.train import CropSampler, TrainSettings, auto_window, train
 
@@ -172,6 +173,42 @@ def test_looping_sample_flows_from_last_frame_into_first(clip, tmp_path):
     seam = (x[:, 0] - x[:, -1]).abs().mean()
     assert seam < 3 * step  # the seam is no bigger a jump than any other frame
     assert len(to_motions(run, x)) == 2
+
+
+def test_a_plan_plays_every_frame_of_the_clip_once_per_pass_in_pieces():
+    clip = np.arange(100, dtype=np.float64)[:, None] * np.ones((1, 3))
+    plans = shuffled_plans(clip, 3, 250, 20, np.random.default_rng(0))
+    assert plans.shape == (3, 250, 3)
+    frames = plans[..., 0].astype(int)
+    for plan in frames:
+        for start in (0, 100):  # each whole pass holds every frame exactly once
+            assert sorted(plan[start : start + 100]) == list(range(100))
+        jumps = np.flatnonzero(np.diff(plan[:100]) != 1) + 1  # where one piece ends and the next begins
+        lengths = np.diff(np.concatenate([[0], jumps, [100]]))
+        assert len(lengths) <= 5 and lengths.min() >= 10  # 5 pieces of 20 on average, none under half
+    assert len({tuple(plan) for plan in frames}) == 3  # each sample its own order
+    again = shuffled_plans(clip, 3, 250, 20, np.random.default_rng(0))
+    assert np.array_equal(plans, again)
+
+
+def test_plan_and_free_sampling(clip, tmp_path, monkeypatch):
+    run = Run.load(tiny_train(clip, tmp_path / "run", 30), torch.device("cpu"))
+    planned = sample_features(run, 3, 70, steps=6, seed=1, batch=2)
+    assert torch.equal(planned, sample_features(run, 3, 70, steps=6, seed=1, batch=2, plan=True))
+    assert not torch.allclose(planned, sample_features(run, 3, 70, steps=6, seed=1, batch=2, plan=False))
+    # Each batch is guided by its own samples' plans, made from the training clip.
+    guide = plan_guide(run, 3, 70, seed=1)
+    assert guide.reference.shape == (3, 70, run.layout.n_channels)
+    gaps = np.abs(guide.reference.numpy()[:, :, None] - run.clip_features()[None, None]).max(axis=-1)
+    assert gaps.min(axis=-1).max() < 1e-5  # every planned frame is a frame of the clip
+    seen = []
+    original = Diffusion.sample
+    monkeypatch.setattr(Diffusion, "sample", lambda self, *a, **kw: seen.append(kw["guide"]) or original(self, *a, **kw))
+    sample_features(run, 3, 70, steps=2, seed=1, batch=2)
+    assert torch.equal(seen[0].reference, guide.reference[:2]) and torch.equal(seen[1].reference, guide.reference[2:])
+    assert sample_features(run, 1, 70, steps=2, plan=False) is not None and seen[-1] is None
+    with pytest.raises(ValueError):
+        sample_features(run, 1, 70, steps=2, guide=guide)
 
 
 @pytest.mark.parametrize("name", ["truebones/Chicken_IdlePecking.bvh", "truebones/Crab-dance-long.bvh"])
