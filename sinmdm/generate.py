@@ -20,10 +20,10 @@ from .runs import Run
 
 DEFAULT_STEPS = 50
 BATCH = 8
-# The plan (see shuffled_plans): followed while the timestep is above PLAN_UNTIL of 1000,
+# The plan (see plan_guide): followed while the timestep is above PLAN_UNTIL of 1000,
 # on motion averaged over half the receptive field, in pieces of about PIECE_FIELDS
 # receptive fields.
-PLAN_UNTIL = 500
+PLAN_UNTIL = 400
 PIECE_FIELDS = 2.0
 MIN_PIECES = 4
 
@@ -55,16 +55,17 @@ def plan_guide(run: Run, n: int, frames: int, seed: int) -> LowPass:
     """Guidance that makes each of ``n`` samples play every part of the training clip.
 
     Left alone, the model picks which of the clip's motifs a sample plays, and a sample
-    often skips some: on Salsa, the crab and the chicken (old models, 4-8 samples at 2x)
-    coverage was 0.85, 0.73 and 0.72. Through the noisiest half of the schedule the
-    slowest motion of each sample (averaged over half the receptive field, longer than
-    any motif the network models on its own) is made that of a shuffled plan of the clip
-    (:func:`shuffled_plans`, ILVR); the motion itself, its transitions included, is
-    generated. Coverage rose to 0.92, 0.96 and 0.90, while global diversity fell from
-    0.33, 0.29 and 0.37 to 0.31, 0.22 and 0.28 (a reassembly of the clip scores 0.00-0.01).
-    Guiding until t = 700 kept more diversity on the chicken but not enough coverage on
-    the crab (0.85); until 300, or with the whole signal rather than its slow part, the
-    samples came closer to copies (Salsa: diversity 0.29 and 0.12).
+    often skips some: 20 samples at 2x covered 0.83 (Salsa), 0.75 (crab) and 0.71
+    (chicken) of the clip's windows each, although together they covered all of them.
+    While t > PLAN_UNTIL the slowest motion of each sample (averaged over half the
+    receptive field, longer than any motif the network models on its own) is made that
+    of a shuffled plan of the clip (:func:`shuffled_plans`, ILVR); the motion itself, its
+    transitions included, is generated. With the same models and seeds, coverage rose to
+    0.92, 0.95 and 0.90, while global diversity fell from 0.33, 0.36 and 0.37 to 0.29,
+    0.27 and 0.29 (a reassembly of the clip scores 0.00-0.01). Guiding until t = 500
+    kept 0.01 more diversity but left the chicken at 0.89; until 700, the crab at 0.85
+    (6 samples); until 300, or with the whole signal rather than its slow part, the
+    samples came closer to copies (Salsa: diversity 0.29 and 0.12 on 4 samples).
     """
     field = run.config.receptive_field
     rng = np.random.default_rng(seed)

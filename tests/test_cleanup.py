@@ -11,7 +11,7 @@ import pytest
 
 from sinmdm.bvh import parse_bvh
 from sinmdm.cleanup import CONTACT_REACH, bend_joint, cleanup, hysteresis, limb_chain, smooth
-from sinmdm.contacts import drag_speeds
+from sinmdm.contacts import SPEED_LIMIT, drag_speeds
 from sinmdm.motion import Motion
 
 FRAMES = 60
@@ -128,6 +128,31 @@ def test_free_feet_dragged_along_the_floor_are_lifted_unless_the_clip_drags_them
     assert lifted.world_positions()[:, joints, 1].min() > band * (1 - 1e-6)  # stepping, not skating
     moved = np.linalg.norm(lifted.world_positions() - motion.world_positions(), axis=-1).max(axis=0)
     assert moved[motion.skeleton.index("Head")] < 1e-9  # only the legs move
+
+
+def test_feet_low_and_still_in_the_output_are_pinned_though_not_predicted():
+    motion = creature(4)
+    height = motion.skeleton.height
+    translations = motion.translations.copy()
+    creep = 0.3 * SPEED_LIMIT * height / motion.fps  # per frame: slow enough to be a contact
+    translations[:, 0, 0] = creep * np.arange(FRAMES)
+    slow = replace(motion, translations=translations)
+    joints = feet(slow)
+    cleaned = cleanup(slow, joints, np.zeros((FRAMES, 4), dtype=bool), planted=np.zeros(4))
+    before, after = horizontal_speed(slow, joints), horizontal_speed(cleaned, joints)
+    assert before.mean() == pytest.approx(creep * motion.fps, rel=0.05)
+    assert after[5:-5].max() < 0.02 * before.mean()  # held in place, the whole clip one contact
+
+
+def test_a_dragged_foot_that_was_only_kept_off_the_floor_is_lifted_too():
+    motion = creature(2)  # feet carried forward along the floor, too fast to be a contact
+    translations = motion.translations.copy()
+    translations[:, 0, 1] -= 0.5  # and sunk into it
+    low = replace(motion, translations=translations)
+    joints = feet(low)
+    band = CONTACT_REACH * motion.skeleton.height
+    cleaned = cleanup(low, joints, np.zeros((FRAMES, 2), dtype=bool), planted=np.zeros(2), drag=np.zeros(2))
+    assert cleaned.world_positions()[:, joints, 1].min() > band * (1 - 1e-6)  # above the band, not on the floor
 
 
 def test_given_frames_and_joints_stay_exact():
