@@ -256,16 +256,21 @@ def solve_ik(
     rotations = motion.rotations.copy()
     local = rotations[frames]
     trans = motion.translations[frames]
-    base_rot, base_pos = skeleton.forward_kinematics(local, trans)
     parent = int(skeleton.parents[chain[0]])
+    # The limb hangs from ``parent``: its world transform, from the root down (not the
+    # whole skeleton's forward kinematics, which was most of cleanup's time).
+    lineage = _path(skeleton, int(np.flatnonzero(skeleton.parents < 0)[0]), parent)
+    eye = np.broadcast_to(np.eye(3), (len(frames), 3, 3))
+    lineage_rot, lineage_pos = _chain_fk(local, trans, lineage, eye, np.zeros((len(frames), 3)))
+    parent_rot, parent_pos = lineage_rot[:, -1], lineage_pos[:, -1]
     path = _path(skeleton, chain[0], joint)  # chain[0] .. joint, every joint on the way
     goal = target[frames]
 
     def fk():
-        return _chain_fk(local, trans, path, base_rot[:, parent], base_pos[:, parent])
+        return _chain_fk(local, trans, path, parent_rot, parent_pos)
 
     def turn_joint(at: int, turn: np.ndarray, world_rot: np.ndarray) -> None:
-        above = world_rot[:, at - 1] if at > 0 else base_rot[:, parent]
+        above = world_rot[:, at - 1] if at > 0 else parent_rot
         # World rotation turn @ W_j, written as a local rotation under the same parent.
         local[:, path[at]] = np.swapaxes(above, -1, -2) @ turn @ above @ local[:, path[at]]
 
