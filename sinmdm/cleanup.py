@@ -13,21 +13,25 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    moving average of the same width and removes frame-to-frame jitter.
 3. Foot pinning. During each contact run the contact joint is held at one world
    position, the run's mean (never below its planted height, where it rests in the
-   training clip), blending in and out over 0.15 s; at every frame it is kept above its
-   planted height. Inverse kinematics (two-bone IK generalised to any chain, batched over
-   frames) moves the limb: the chain from the contact joint up to where the limb leaves
-   the body (the first ancestor whose parent has several children), bent at the joint
-   that splits it into the most even pair of long segments (a knee, never a short foot
-   bone). A contact joint below another (a toe below a foot) is placed only while the
-   one above it is free, and then by the leg.
+   training clip), blending in and out over 0.15 s, or over half the gap to the next
+   run where that is shorter (so the target never jumps from one pin to the next); at
+   every frame it is kept above its planted height. A fade that would carry the foot
+   along the floor faster than the clip ever drags it lands from above: the foot is over
+   its pin's spot for the last 40% of the fade and only comes down there. Inverse
+   kinematics (two-bone IK generalised to any chain, batched over frames) moves the
+   limb: the chain from the contact joint up to where the limb leaves the body (the
+   first ancestor whose parent has several children), bent at the joint that splits it
+   into the most even pair of long segments (a knee, never a short foot bone). A contact
+   joint below another (a toe below a foot) is placed only while the one above it is
+   free, and then by the leg.
 4. Lifting. A free contact joint inside the contact band that moves along the floor
-   faster than the training clip ever drags it there (the clip's 98th percentile, see
-   :func:`sinmdm.contacts.drag_speeds`) is raised to the top of the band, the raise
-   spread over 0.2 s so the foot steps rather than skates. A dancer who slides her
-   feet drags them fast, so her samples may too; a chicken that lifts its feet, not.
-   Where a pin fades in or out the raise stays whole until the last third of the fade,
-   so the foot travels to its pin above the band and comes down on it. A joint that
-   step 3 only kept off the floor is free here, not pinned.
+   faster than the training clip ever drags it there (see
+   :func:`sinmdm.contacts.drag_speeds`: touch-downs and lift-offs are not drags) is
+   raised just clear of the band, the raise spread over 0.2 s so the foot steps rather
+   than skates. A dancer who slides her feet drags them fast, so her samples may too;
+   a crab that lifts its feet, not. A raise fades out over the last 40% of a pin's fade,
+   where the foot comes down on its pin. A joint that step 3 only kept off the floor is
+   free here, not pinned.
 5. The smoothing pass runs once more, and the IK of steps 3 and 4 again after it (the
    smoothing drags pinned feet along with the leg; the second IK pass puts them back).
 
@@ -45,6 +49,11 @@ Contacts found from the output, lifting joints only kept off the floor and the w
 through most of a fade (8 samples at 2x, planned; before -> after): crab sliding 5.27 ->
 3.86, chicken 1.13 -> 0.91, Salsa 0.97 -> 0.92; coverage change -1.1 -> -1.1 (crab),
 -2.3 -> -2.7 (chicken), -1.2 -> -1.4 (Salsa); jerk at most 1.09.
+Landing from above, fades that meet between close runs, raising just clear of the band
+and drags measured only while the foot stays down (8 samples at 2x, before -> after):
+crab sliding 3.86 -> 0.58, Salsa 0.92 -> 0.84, chicken 0.91 -> 0.82, dragon 1.99 ->
+0.27; coverage change within 0.3 points of before; jerk 0.75-1.10 on the three, but the
+dragon's rose from 1.20 to 1.46 (its feet land from above on most steps).
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ from dataclasses import replace
 from typing import Optional
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt, maximum_filter1d, uniform_filter1d
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.signal import savgol_filter
 
 from .contacts import SPEED_LIMIT, joint_speeds
@@ -68,7 +77,9 @@ SMOOTH_SECONDS = 0.2  # Savitzky-Golay window
 SMOOTH_ORDER = 3
 BLEND_SECONDS = 0.15  # a pin fades in and out over this long
 LIFT_SECONDS = 0.2  # a foot raised off the floor rises and comes down over this long
-LIFT_FADE = 3.0  # a raise fades out over the last 1/LIFT_FADE of a pin's blend-in (and in over its blend-out)
+LANDING = 0.4  # a raise fades out over this last share of a pin's fade in (and in over its fade out)
+ALONG_FIRST = 0.4  # a foot landing from above is over its pin's spot for this last share of the fade
+LIFT_MARGIN = 0.005  # (of the height) a raised foot clears the contact band by this
 DIGIT_REACH = 0.25  # (of the height) branches shorter than this are toes of one foot, not limbs
 
 
@@ -209,15 +220,22 @@ def _odd(n: int) -> int:
 
 
 def pin_targets(
-    positions: np.ndarray, contact: np.ndarray, planted: np.ndarray, fps: float
+    positions: np.ndarray, contact: np.ndarray, planted: np.ndarray, fps: float, drag: Optional[np.ndarray] = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each contact joint should be (F, K, 3), how strongly (F, K) in [0, 1], and how
-    strongly it is pinned (F, K): held at its run's mean position, blending out over
-    BLEND_SECONDS towards the nearest run's hold; never below the ``planted`` height (K,).
-    A free joint only kept off the floor counts fully in the second but not the third."""
+    far a lift may raise it (F, K) in [0, 1]: 0 while held, 1 while free.
+
+    A contact run holds the joint at the run's mean position, never below the ``planted``
+    height (K,); at every frame the joint is kept above that height too. Around a run the
+    hold fades over BLEND_SECONDS, and a lift fades out over the last LANDING of it. A fade
+    that would carry the joint along the floor faster than ``drag`` (K,), how fast the clip
+    ever drags it, lands from above instead: it holds the pin's spot horizontally over the
+    last ALONG_FIRST of the fade, so the joint gets there while it may still be lifted and
+    then comes straight down (or goes straight up), never skating into its pin."""
     frames, joints = contact.shape
     targets = positions.copy()
     weights = np.zeros((frames, joints))
+    lift = np.ones((frames, joints))
     blend = max(1, round(BLEND_SECONDS * fps))
     for k in range(joints):
         if not contact[:, k].any():
@@ -226,15 +244,46 @@ def pin_targets(
         counts = np.bincount(runs, minlength=runs.max() + 1)
         held = np.stack([np.bincount(runs, positions[:, k, a], minlength=len(counts)) for a in (0, 1, 2)], -1)
         held = held / np.maximum(counts, 1)[:, None]
-        distance, nearest = distance_transform_edt(~contact[:, k], return_indices=True)
-        nearest = nearest[0]
-        weights[:, k] = 0.5 + 0.5 * np.cos(np.pi * np.clip(distance / (blend + 1), 0.0, 1.0))
-        weights[distance > blend, k] = 0.0
-        target = held[runs[nearest]]
-        targets[:, k] = positions[:, k] + weights[:, k, None] * (target - positions[:, k])
+        distance, nearest, gap = _nearest_run(contact[:, k])
+        # 0 in the run, 1 where its fade ends: after BLEND_SECONDS, or halfway to the next
+        # run, so neighbouring fades meet at 0 and the target never jumps between runs.
+        u = np.where(contact[:, k], 0.0, distance / np.maximum(np.minimum(blend + 1, gap / 2), 1))
+        weights[:, k] = _ease(1 - u)
+        lift[:, k] = 1 - _ease(1 - u / LANDING)
+        move = held[runs[nearest]] - positions[:, k]
+        along = weights[:, k]
+        if drag is not None:
+            path = positions[:, k, [0, 2]] + along[:, None] * move[:, [0, 2]]  # the usual fade
+            glide = np.linalg.norm(np.gradient(path, axis=0), axis=-1) * fps
+            side = 2 * runs[nearest] + (nearest > np.arange(frames))  # each run's fade in and fade out
+            fastest = np.zeros(2 * len(counts))
+            fade = (u > 0) & (u < 1)
+            np.maximum.at(fastest, side[fade], glide[fade])
+            first = _ease(1 - (u - ALONG_FIRST) / (1 - ALONG_FIRST))
+            along = np.where(fastest[side] > drag[k], first, along)
+        targets[:, k] = positions[:, k] + move * np.stack([along, weights[:, k], along], -1)
+        weights[:, k] = np.maximum(weights[:, k], along)
     below = targets[..., 1] < planted[None]
     targets[..., 1] = np.maximum(targets[..., 1], planted[None])
-    return targets, np.where(below, 1.0, weights), weights
+    return targets, np.where(below, 1.0, weights), lift
+
+
+def _nearest_run(contact: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each frame of ``contact`` (F,) bool: how far the nearest contact frame is, its
+    index, and how long the gap between the runs around it is (inf at either end)."""
+    frames = np.arange(len(contact))
+    before = np.maximum.accumulate(np.where(contact, frames, -(10**9)))
+    after = np.minimum.accumulate(np.where(contact, frames, 10**9)[::-1])[::-1]
+    to_before, to_after = (frames - before).astype(float), (after - frames).astype(float)
+    to_before[before < 0] = np.inf
+    to_after[after >= len(contact)] = np.inf
+    nearest = np.where(to_before <= to_after, before, after)
+    return np.minimum(to_before, to_after), nearest, to_before + to_after
+
+
+def _ease(x: np.ndarray) -> np.ndarray:
+    """0 -> 1 with zero slope at both ends (a half cosine), clamped outside [0, 1]."""
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0.0, 1.0))
 
 
 def solve_ik(
@@ -352,26 +401,29 @@ def cleanup(
         contact = _drop_short_runs((contact | still) & low, max(1, round(MIN_CONTACT_SECONDS * motion.fps)))
         skeleton = motion.skeleton
         hold = np.zeros(contact.shape)  # how strongly each contact joint is placed so far
-        pinned = np.zeros(contact.shape)  # ... and held in place (not only kept off the floor)
+        room = np.ones(contact.shape)  # how far a lift may raise each contact joint (0 = held)
         plan = []  # (joint, chain, bend, targets, active) per effector, feet before toes
         limbs = effectors(skeleton, contacts)
         for joint, group, chain in limbs:
             if joint == contacts[group[0]]:
                 k = group[0]
-                targets, weights, pins = pin_targets(positions[:, [k]], contact[:, [k]], planted[[k]], motion.fps)
+                limit = None if drag is None else drag[[k]]
+                pins = pin_targets(positions[:, [k]], contact[:, [k]], planted[[k]], motion.fps, limit)
             else:  # the foot above side-by-side toes: held while most of them touch
                 touching = contact[:, group].mean(axis=1, keepdims=True) >= 0.5
-                targets, weights, pins = pin_targets(world[:, [joint]], touching, np.full(1, -np.inf), motion.fps)
+                limit = None if drag is None else drag[group].min(keepdims=True)
+                pins = pin_targets(world[:, [joint]], touching, np.full(1, -np.inf), motion.fps, limit)
+            targets, weights, lift = pins
             # A toe below a held foot moves with the foot: it is placed only while the
             # foot is free (standing on tiptoe), and by the leg rather than by the foot.
             above = [i for i, c in enumerate(contacts) if c in chain]
             active = (weights[:, 0] > 0) & ~(hold[:, above] > 0).any(axis=1)
             hold[:, group] = np.maximum(hold[:, group], weights)
-            pinned[:, group] = np.maximum(pinned[:, group], pins)
+            room[:, group] = np.minimum(room[:, group], lift)
             plan.append((joint, chain, bend_joint(skeleton, chain, joint), targets[:, 0], active))
         cleaned = _place(cleaned, plan)
         if drag is not None:
-            lifts = _lift_plan(cleaned, contacts, limbs, pinned, planted, drag)
+            lifts = _lift_plan(cleaned, contacts, limbs, room, planted, drag)
             cleaned = _place(cleaned, lifts)
             plan += lifts
         # Smoothing after IK takes out the kinks IK leaves where pins fade, but drags pinned
@@ -387,25 +439,26 @@ def _lift_plan(
     motion: Motion,
     contacts: list[int],
     limbs: list[tuple[int, list[int], list[int]]],
-    pinned: np.ndarray,
+    room: np.ndarray,
     planted: np.ndarray,
     drag: np.ndarray,
 ) -> list[tuple[int, list[int], Optional[int], np.ndarray, np.ndarray]]:
     """IK steps that raise free contact joints dragging along the floor (in the contact
-    band and faster than the clip's ``drag``) to the top of the band. The raise spreads
-    over LIFT_SECONDS around the frames that need it, so the foot rises and comes down
-    instead of hopping, and fades where a pin (``pinned``, (F, K)) takes over. A free joint
-    that pinning only kept off the floor is not pinned: it is raised like any other."""
+    band and faster than the clip's ``drag``) LIFT_MARGIN clear of the band. The raise
+    spreads over LIFT_SECONDS around the frames that need it, so the foot rises and comes
+    down instead of hopping, scaled by ``room`` (F, K): 0 where a pin holds the joint, 1
+    where it is free (see :func:`pin_targets`)."""
     world = motion.world_positions()
     positions = world[:, contacts]
     band = planted[None] + CONTACT_REACH * motion.skeleton.height
     speed = np.linalg.norm(np.gradient(positions[..., [0, 2]], axis=0), axis=-1) * motion.fps
-    need = np.where((speed > drag[None]) & (positions[..., 1] < band), band - positions[..., 1], 0.0)
-    need *= pinned < 1
+    clear = band + LIFT_MARGIN * motion.skeleton.height
+    need = np.where((speed > drag[None]) & (positions[..., 1] < band), clear - positions[..., 1], 0.0)
+    need *= room > 0
     width = _odd(round(LIFT_SECONDS * motion.fps))
     # A running maximum then a running mean of the same width: every frame that needs a
     # raise gets all of it, and the frames around it part of it.
-    need = uniform_filter1d(maximum_filter1d(need, width, axis=0), width, axis=0) * np.clip(LIFT_FADE * (1 - pinned), 0.0, 1.0)
+    need = uniform_filter1d(maximum_filter1d(need, width, axis=0), width, axis=0) * room
     plan = []
     for joint, group, chain in limbs:
         raise_by = need[:, group].max(axis=1)

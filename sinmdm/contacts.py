@@ -7,6 +7,7 @@ skeleton height (per second for speeds), so they hold for a crab and a dragon al
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import binary_erosion
 
 from .motion import Motion
 from .presets import RigPreset
@@ -17,6 +18,8 @@ FLOOR_REACH = 0.12  # a candidate's planted height is within this of the floor
 MIN_CONTACT_FRACTION = 0.1  # and it is in contact in at least this share of frames
 PLANTED_PERCENTILE = 5.0  # the height a joint rests at, robust to a few glitched frames
 DRAG_PERCENTILE = 98.0  # of a joint's speed along the floor: how fast the clip drags it
+DRAG_HOLD_SECONDS = 0.07  # ...over frames it stays down at least this long before and after
+DRAG_FLOOR = 0.5  # (of SPEED_LIMIT) a joint slower than this is never called dragged
 
 
 def joint_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
@@ -43,21 +46,27 @@ def planted_heights(motion: Motion, joints: list[int]) -> np.ndarray:
 
 
 def drag_speeds(motion: Motion, joints: list[int], planted: np.ndarray) -> np.ndarray:
-    """(K,) how fast each joint moves across the floor while low (within HEIGHT_MARGIN of
-    its ``planted`` height) in ``motion``: the DRAG_PERCENTILE of its horizontal speed over
-    those frames, in units per second. Near 0 for a creature that lifts its feet to move
-    them; high for a dancer who slides them."""
+    """(K,) how fast each joint moves across the floor while it stays low (within
+    HEIGHT_MARGIN of its ``planted`` height for DRAG_HOLD_SECONDS before and after) in
+    ``motion``: the DRAG_PERCENTILE of its horizontal speed over those frames, in units per
+    second, and at least DRAG_FLOOR * SPEED_LIMIT heights per second. Low for a creature
+    that lifts its feet to move them; high for a dancer who slides them."""
     if not joints or motion.n_frames < 2:
         return np.zeros(len(joints))
     world = motion.world_positions()[:, joints]
     speed = np.linalg.norm(np.diff(world[..., [0, 2]], axis=0), axis=-1) * motion.fps
     low = world[1:, :, 1] < planted[None] + HEIGHT_MARGIN * motion.skeleton.height
+    # A drag keeps the joint down: frames near where it touches down or lifts off (moving
+    # fast as it crosses the band's edge) are not drags, so they do not count.
+    hold = max(1, round(DRAG_HOLD_SECONDS * motion.fps))
+    low = binary_erosion(low, structure=np.ones((2 * hold + 1, 1), dtype=bool), border_value=1)
     # Frames that are not low count as infinitely fast: the percentile is then over the
     # low frames only (and infinite for a joint never low, which never limits anything).
     ranked = np.sort(np.where(low, speed, np.inf), axis=0)
     count = low.sum(axis=0)
     at = np.clip(np.ceil(DRAG_PERCENTILE / 100 * count).astype(int) - 1, 0, len(speed) - 1)
-    return np.where(count > 0, ranked[at, np.arange(len(joints))], np.inf)
+    drag = np.where(count > 0, ranked[at, np.arange(len(joints))], np.inf)
+    return np.maximum(drag, DRAG_FLOOR * SPEED_LIMIT * motion.skeleton.height)
 
 
 def _in_contact(positions: np.ndarray, fps: float, height: float) -> np.ndarray:

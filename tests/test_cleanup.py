@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from sinmdm.bvh import parse_bvh
-from sinmdm.cleanup import CONTACT_REACH, bend_joint, cleanup, hysteresis, limb_chain, smooth
+from sinmdm.cleanup import (
+    ALONG_FIRST, BLEND_SECONDS, CONTACT_REACH, bend_joint, cleanup, hysteresis, limb_chain, pin_targets, smooth,
+)
 from sinmdm.contacts import SPEED_LIMIT, drag_speeds
 from sinmdm.motion import Motion
 
@@ -115,6 +117,46 @@ def test_drag_speed_is_how_fast_the_clip_moves_a_low_joint_along_the_floor():
     drag = drag_speeds(motion, joints, planted=np.zeros(3))
     np.testing.assert_allclose(drag[:2], SPEED * motion.fps, rtol=1e-6)
     assert drag[2] == np.inf  # never near the floor: nothing to compare with
+
+
+def test_touching_down_fast_is_not_a_drag():
+    motion = creature(2)
+    height = motion.skeleton.height
+    translations = motion.translations.copy()
+    # The feet swing in fast and high, touch down at frame 20 and then stand still: the
+    # frame that crosses into the contact band is fast, but the clip never drags a foot.
+    translations[:, 0, 0] = np.minimum(0.5 * (np.arange(FRAMES) - 20), 0.0)
+    translations[:20, 0, 1] += 0.2 * height
+    landing = replace(motion, translations=translations)
+    drag = drag_speeds(landing, feet(landing), planted=np.zeros(2))
+    assert drag.max() == pytest.approx(0.5 * SPEED_LIMIT * height)  # the floor, not the 15 units/s touch-down
+
+
+def test_a_foot_arriving_fast_comes_down_on_its_pin_from_above():
+    fps, frames = 30.0, 60
+    positions = np.zeros((frames, 1, 3))
+    positions[:30, 0, 0] = 0.2 * (np.arange(30) - 30)  # skates in at 6 units/s, then stands
+    contact = np.zeros((frames, 1), dtype=bool)
+    contact[30:] = True
+    blend = round(BLEND_SECONDS * fps)
+    landing = np.arange(30 - int(ALONG_FIRST * (blend + 1)), 30)  # the fade's last share
+    targets, weights, lift = pin_targets(positions, contact, np.zeros(1), fps, drag=np.ones(1))
+    np.testing.assert_allclose(targets[landing, 0, 0], 0.0, atol=1e-12)  # over its spot before it lands
+    assert (lift[contact[:, 0], 0] == 0).all() and (lift[: 30 - blend, 0] == 1).all()
+    # A clip that drags its feet this fast anyway: the usual fade, sliding in.
+    slides, _, _ = pin_targets(positions, contact, np.zeros(1), fps, drag=np.full(1, 10.0))
+    assert np.abs(slides[landing, 0, 0]).min() > 1e-3
+
+
+def test_fades_between_close_contacts_do_not_jump():
+    fps, frames, step = 30.0, 44, 0.1
+    positions = np.zeros((frames, 1, 3))
+    positions[:, 0, 0] = step * np.arange(frames)  # moving on throughout: two pins far apart
+    contact = np.zeros((frames, 1), dtype=bool)
+    contact[10:20] = contact[24:34] = True  # a gap of 4 frames, shorter than two fades
+    targets, _, _ = pin_targets(positions, contact, np.full(1, -np.inf), fps)
+    jumps = np.abs(np.diff(targets[:, 0, 0]))
+    assert jumps.max() < 5 * step  # both fades reach 0 where they meet; no switch between pins
 
 
 def test_free_feet_dragged_along_the_floor_are_lifted_unless_the_clip_drags_them_too():
