@@ -7,11 +7,19 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    the output (the rule that labelled the training clip) is in contact too. A contact
    counts only while the joint is within 4% of the height of where it rests, and
    contacts shorter than 0.1 s are dropped.
-2. Smoothing. A cubic Savitzky-Golay filter over 0.2 s runs over every joint's rotation
+2. Smoothing. A cubic Savitzky-Golay filter runs over every joint's rotation
    (quaternions made sign-continuous over time, renormalised after) and over position
    channels. A cubic fit keeps the shape of sharp, intentional motion far better than a
-   moving average of the same width and removes frame-to-frame jitter.
-3. Foot pinning. During each contact run the contact joint is held at one world
+   moving average of the same width and removes frame-to-frame jitter. Its window is
+   the shortest of 0.1, 0.15 and 0.2 s that leaves the sample less jerky than 0.9 of the
+   clip (the longest when nothing does): a sample already as smooth as its clip keeps
+   its sharp motion.
+3. The root. The pins of step 4 want each held foot somewhere; the root moves towards
+   the mean of those corrections (by at most 5% of the height, smoothed over 0.1 s), so
+   a body that drifts over planted feet is held by its root, whose translation is no
+   part of a pose, rather than by bending every leg (Kovar et al. 2002 adjust the root
+   for the same reason). Skipped when an editing command gives parts to keep.
+4. Foot pinning. During each contact run the contact joint is held at one world
    position, the run's mean (never below its planted height, where it rests in the
    training clip), blending in and out over 0.15 s, or over half the gap to the next
    run where that is shorter (so the target never jumps from one pin to the next); at
@@ -24,36 +32,34 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    into the most even pair of long segments (a knee, never a short foot bone). A contact
    joint below another (a toe below a foot) is placed only while the one above it is
    free, and then by the leg.
-4. Lifting. A free contact joint inside the contact band that moves along the floor
+5. Lifting. A free contact joint inside the contact band that moves along the floor
    faster than the training clip ever drags it there (see
    :func:`sinmdm.contacts.drag_speeds`: touch-downs and lift-offs are not drags) is
    raised just clear of the band, the raise spread over 0.2 s so the foot steps rather
    than skates. A dancer who slides her feet drags them fast, so her samples may too;
    a crab that lifts its feet, not. A raise fades out over the last 40% of a pin's fade,
-   where the foot comes down on its pin. A joint that step 3 only kept off the floor is
+   where the foot comes down on its pin. A joint that step 4 only kept off the floor is
    free here, not pinned.
-5. The smoothing pass runs once more, and the IK of steps 3 and 4 again after it (the
+6. The smoothing pass runs once more, and the IK of steps 4 and 5 again after it (the
    smoothing drags pinned feet along with the leg; the second IK pass puts them back).
 
 Given parts (frames or joints an editing command kept from the reference) are put back
 exactly at the end, so cleanup never changes them.
 
-Measured on Salsa (6 samples at 2x), each step's share: smoothing alone took the jerk
-ratio from 1.71 to 1.00 at no cost in coverage; pinning feet and toes with CCD and each
-toe placed by rotating its foot cost 6 points of coverage (a 10 cm lever turns the foot a
-lot); placing toes by the leg, only while the foot is free, cost 1.7 points. Steps 4
-and 5, on 8 samples at 2x: Salsa sliding ratio 1.09 -> 1.01, jerk ratio 0.88 -> 1.08,
-coverage -1.4 -> -2.0 points; chicken sliding 1.44 -> 1.28 (1.16 when lifting above the
-clip's 90th percentile, which cost Salsa 3.3 points of coverage), coverage unchanged.
-Contacts found from the output, lifting joints only kept off the floor and the whole raise
-through most of a fade (8 samples at 2x, planned; before -> after): crab sliding 5.27 ->
-3.86, chicken 1.13 -> 0.91, Salsa 0.97 -> 0.92; coverage change -1.1 -> -1.1 (crab),
--2.3 -> -2.7 (chicken), -1.2 -> -1.4 (Salsa); jerk at most 1.09.
-Landing from above, fades that meet between close runs, raising just clear of the band
-and drags measured only while the foot stays down (8 samples at 2x, before -> after):
-crab sliding 3.86 -> 0.58, Salsa 0.92 -> 0.84, chicken 0.91 -> 0.82, dragon 1.99 ->
-0.27; coverage change within 0.3 points of before; jerk 0.75-1.10 on the three, but the
-dragon's rose from 1.20 to 1.46 (its feet land from above on most steps).
+What each choice bought (8 samples at 2x unless noted; coverage change in points):
+- Placing toes by the leg, only while the foot is free, instead of pinning each toe by
+  rotating its foot: Salsa -6 -> -1.7 (a 10 cm lever turns the foot a lot).
+- Lifting and the second pass: Salsa sliding ratio 1.09 -> 1.01; lifting only above the
+  clip's 98th percentile of drag speed, not its 90th, saves Salsa 3.3 points.
+- Landing from above, fades meeting between close runs, raising clear of the band and
+  drags measured only while the foot stays down: crab sliding 3.86 -> 0.58, dragon
+  1.99 -> 0.27, coverage within 0.3 points; the dragon's jerk ratio rose 1.20 -> 1.46,
+  as its fast feet now stop on their pins sooner.
+- Moving the root (step 3): chicken coverage -3.3 -> -1.6, Salsa -1.6 -> -1.3, crab
+  -1.3 -> -1.1, sliding lower everywhere; unbounded it gave the chicken -1.6 too, at
+  most 1.5% of the height -2.4.
+- The adaptive smoothing window: chicken -1.6 -> -1.1 (jerk ratio 0.72 -> 0.97); Salsa,
+  jittery, keeps 0.2 s (0.15 s everywhere would leave her jerk ratio at 1.29).
 """
 
 from __future__ import annotations
@@ -62,10 +68,11 @@ from dataclasses import replace
 from typing import Optional
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
 from scipy.signal import savgol_filter
 
 from .contacts import SPEED_LIMIT, joint_speeds
+from .metrics import jerk
 from .motion import Motion
 from .rotations import axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
 from .skeleton import Skeleton
@@ -73,14 +80,19 @@ from .skeleton import Skeleton
 CONTACT_ON, CONTACT_OFF = 0.6, 0.4  # hysteresis thresholds on the contact features
 MIN_CONTACT_SECONDS = 0.1  # shorter contacts are noise
 CONTACT_REACH = 0.04  # contacts higher than this (of the height) above the planted height are not
-SMOOTH_SECONDS = 0.2  # Savitzky-Golay window
+SMOOTH_SECONDS = (0.1, 0.15, 0.2)  # Savitzky-Golay windows: the shortest that...
+SMOOTH_AIM = 0.9  # ...leaves a sample no jerkier than this share of the clip (IK adds some back)
 SMOOTH_ORDER = 3
 BLEND_SECONDS = 0.15  # a pin fades in and out over this long
 LIFT_SECONDS = 0.2  # a foot raised off the floor rises and comes down over this long
 LANDING = 0.4  # a raise fades out over this last share of a pin's fade in (and in over its fade out)
 ALONG_FIRST = 0.4  # a foot landing from above is over its pin's spot for this last share of the fade
 LIFT_MARGIN = 0.005  # (of the height) a raised foot clears the contact band by this
+ROOT_REACH = 0.05  # (of the height) the root moves at most this far towards the pins
+ROOT_SECONDS = 0.1  # the root's shift towards the pins is smoothed over this long (a Gaussian's sigma)
 DIGIT_REACH = 0.25  # (of the height) branches shorter than this are toes of one foot, not limbs
+
+Step = tuple[int, list[int], Optional[int], np.ndarray, np.ndarray]  # IK: joint, chain, bend, targets (F, 3), active (F,)
 
 
 def hysteresis(probability: np.ndarray, fps: float) -> np.ndarray:
@@ -196,9 +208,9 @@ def bend_joint(skeleton: Skeleton, chain: list[int], joint: int) -> Optional[int
     return chain[1 + int(np.argmax(balance))]
 
 
-def smooth(motion: Motion) -> Motion:
+def smooth(motion: Motion, seconds: float = SMOOTH_SECONDS[-1]) -> Motion:
     """Savitzky-Golay smoothing of every rotation and position channel over time."""
-    window = _odd(round(SMOOTH_SECONDS * motion.fps))
+    window = _odd(round(seconds * motion.fps))
     if motion.n_frames <= window or window <= SMOOTH_ORDER:
         return motion
     quat = matrix_to_quaternion(motion.rotations)  # (F, J, 4)
@@ -213,6 +225,18 @@ def smooth(motion: Motion) -> Motion:
     moving = motion.skeleton.positioned_joints
     translations[:, moving] = savgol_filter(motion.translations[:, moving], window, SMOOTH_ORDER, axis=0, mode="interp")
     return replace(motion, rotations=rotations, translations=translations)
+
+
+def smoothing(motion: Motion, jerk_limit: Optional[float]) -> float:
+    """The smoothing window for ``motion``: the shortest of SMOOTH_SECONDS whose result is
+    less jerky than SMOOTH_AIM * ``jerk_limit`` (the clip's own jerk, see
+    :func:`sinmdm.metrics.jerk`), else the longest. A sample as smooth as its clip keeps
+    its sharp motion; a jittery one is smoothed as much as it needs."""
+    if jerk_limit is not None:
+        for seconds in SMOOTH_SECONDS[:-1]:
+            if jerk(smooth(motion, seconds)) <= SMOOTH_AIM * jerk_limit:
+                return seconds
+    return SMOOTH_SECONDS[-1]
 
 
 def _odd(n: int) -> int:
@@ -382,13 +406,17 @@ def cleanup(
     planted: np.ndarray,
     given: Optional[np.ndarray] = None,
     drag: Optional[np.ndarray] = None,
+    jerk_limit: Optional[float] = None,
 ) -> Motion:
-    """The cleaned motion: smoothed, with each ``contacts`` joint pinned while ``contact``
-    (F, K) bool says it touches the floor at its ``planted`` (K,) height, and, where
-    ``drag`` (K,) is given, lifted off the floor while free and moving along it faster
-    than that (units per second; see :func:`sinmdm.contacts.drag_speeds`). ``given``
-    (F, J) marks parts to keep exactly as they are (1 = keep)."""
-    cleaned = smooth(motion)
+    """The cleaned motion: smoothed (as much as it needs to be less jerky than
+    ``jerk_limit``, see :func:`smoothing`; fully without one), with each ``contacts``
+    joint pinned while ``contact`` (F, K) bool says it touches the floor at its
+    ``planted`` (K,) height, and, where ``drag`` (K,) is given, lifted off the floor while
+    free and moving along it faster than that (units per second; see
+    :func:`sinmdm.contacts.drag_speeds`). ``given`` (F, J) marks parts to keep exactly as
+    they are (1 = keep)."""
+    seconds = smoothing(motion, jerk_limit)
+    cleaned = smooth(motion, seconds)
     if contacts:
         world = cleaned.world_positions()  # IK on one limb never moves another's effector
         positions = world[:, contacts]
@@ -399,28 +427,11 @@ def cleanup(
         # (the rule that labelled the training clip); pinning removes its slow drift.
         still = joint_speeds(positions, motion.fps) < SPEED_LIMIT * height
         contact = _drop_short_runs((contact | still) & low, max(1, round(MIN_CONTACT_SECONDS * motion.fps)))
-        skeleton = motion.skeleton
-        hold = np.zeros(contact.shape)  # how strongly each contact joint is placed so far
-        room = np.ones(contact.shape)  # how far a lift may raise each contact joint (0 = held)
-        plan = []  # (joint, chain, bend, targets, active) per effector, feet before toes
-        limbs = effectors(skeleton, contacts)
-        for joint, group, chain in limbs:
-            if joint == contacts[group[0]]:
-                k = group[0]
-                limit = None if drag is None else drag[[k]]
-                pins = pin_targets(positions[:, [k]], contact[:, [k]], planted[[k]], motion.fps, limit)
-            else:  # the foot above side-by-side toes: held while most of them touch
-                touching = contact[:, group].mean(axis=1, keepdims=True) >= 0.5
-                limit = None if drag is None else drag[group].min(keepdims=True)
-                pins = pin_targets(world[:, [joint]], touching, np.full(1, -np.inf), motion.fps, limit)
-            targets, weights, lift = pins
-            # A toe below a held foot moves with the foot: it is placed only while the
-            # foot is free (standing on tiptoe), and by the leg rather than by the foot.
-            above = [i for i, c in enumerate(contacts) if c in chain]
-            active = (weights[:, 0] > 0) & ~(hold[:, above] > 0).any(axis=1)
-            hold[:, group] = np.maximum(hold[:, group], weights)
-            room[:, group] = np.minimum(room[:, group], lift)
-            plan.append((joint, chain, bend_joint(skeleton, chain, joint), targets[:, 0], active))
+        limbs = effectors(motion.skeleton, contacts)
+        plan, room, shares = _pin_plan(world, contacts, contact, planted, drag, limbs, motion)
+        if given is None:  # (an editing command's given root path stays as it is)
+            cleaned = _shift_root(cleaned, world, plan, shares)
+            plan, room, _ = _pin_plan(cleaned.world_positions(), contacts, contact, planted, drag, limbs, motion)
         cleaned = _place(cleaned, plan)
         if drag is not None:
             lifts = _lift_plan(cleaned, contacts, limbs, room, planted, drag)
@@ -429,10 +440,74 @@ def cleanup(
         # Smoothing after IK takes out the kinks IK leaves where pins fade, but drags pinned
         # feet along with the rest of the leg again; a second IK pass on the smoothed motion
         # (small, smooth corrections) puts them back.
-        cleaned = _place(smooth(cleaned), plan)
+        cleaned = _place(smooth(cleaned, seconds), plan)
     if given is not None:
         cleaned = _restore(motion, cleaned, given)
     return cleaned
+
+
+def _pin_plan(
+    world: np.ndarray,
+    contacts: list[int],
+    contact: np.ndarray,
+    planted: np.ndarray,
+    drag: Optional[np.ndarray],
+    limbs: list[tuple[int, list[int], list[int]]],
+    motion: Motion,
+) -> tuple[list[Step], np.ndarray, list[np.ndarray]]:
+    """IK steps that pin each limb's effector (see :func:`pin_targets`), feet before toes,
+    for joints at ``world`` positions (F, J, 3); how far a lift may raise each contact
+    joint (F, K); and how fully each step holds its effector on its pins (F,) per step."""
+    positions = world[:, contacts]
+    skeleton = motion.skeleton
+    hold = np.zeros(contact.shape)  # how strongly each contact joint is placed so far
+    room = np.ones(contact.shape)  # how far a lift may raise each contact joint (0 = held)
+    plan, shares = [], []
+    for joint, group, chain in limbs:
+        if joint == contacts[group[0]]:
+            k = group[0]
+            limit = None if drag is None else drag[[k]]
+            pins = pin_targets(positions[:, [k]], contact[:, [k]], planted[[k]], motion.fps, limit)
+        else:  # the foot above side-by-side toes: held while most of them touch
+            touching = contact[:, group].mean(axis=1, keepdims=True) >= 0.5
+            limit = None if drag is None else drag[group].min(keepdims=True)
+            pins = pin_targets(world[:, [joint]], touching, np.full(1, -np.inf), motion.fps, limit)
+        targets, weights, lift = pins
+        # A toe below a held foot moves with the foot: it is placed only while the
+        # foot is free (standing on tiptoe), and by the leg rather than by the foot.
+        above = [i for i, c in enumerate(contacts) if c in chain]
+        active = (weights[:, 0] > 0) & ~(hold[:, above] > 0).any(axis=1)
+        hold[:, group] = np.maximum(hold[:, group], weights)
+        room[:, group] = np.minimum(room[:, group], lift)
+        plan.append((joint, chain, bend_joint(skeleton, chain, joint), targets[:, 0], active))
+        shares.append(np.where(active, 1 - lift[:, 0], 0.0))
+    return plan, room, shares
+
+
+def _shift_root(motion: Motion, world: np.ndarray, plan: list[Step], shares: list[np.ndarray]) -> Motion:
+    """``motion`` with its root moved towards where the pins want the feet: by the mean of
+    each pinned effector's way to its target (``world`` positions to the ``plan``'s
+    targets) weighted by ``shares`` (how fully each step holds it per frame), carried
+    across frames with nothing pinned and smoothed over ROOT_SECONDS. The legs then bend
+    far less, and the root's translation is no part of a pose."""
+    root = int(np.flatnonzero(motion.skeleton.parents < 0)[0])
+    if root not in motion.skeleton.positioned_joints:
+        return motion
+    total = np.zeros((motion.n_frames, 3))
+    weight = np.zeros(motion.n_frames)
+    for (joint, _, _, target, _), share in zip(plan, shares):
+        total += share[:, None] * (target - world[:, joint])
+        weight += share
+    known = np.flatnonzero(weight > 1e-6)
+    if not len(known):
+        return motion
+    frames = np.arange(motion.n_frames)
+    offset = np.stack([np.interp(frames, known, total[known, a] / weight[known]) for a in range(3)], -1)
+    translations = motion.translations.copy()
+    reach = ROOT_REACH * motion.skeleton.height
+    offset *= np.minimum(1.0, reach / np.maximum(np.linalg.norm(offset, axis=-1, keepdims=True), 1e-12))
+    translations[:, root] += gaussian_filter1d(offset, ROOT_SECONDS * motion.fps, axis=0, mode="nearest")
+    return replace(motion, translations=translations)
 
 
 def _lift_plan(
@@ -442,7 +517,7 @@ def _lift_plan(
     room: np.ndarray,
     planted: np.ndarray,
     drag: np.ndarray,
-) -> list[tuple[int, list[int], Optional[int], np.ndarray, np.ndarray]]:
+) -> list[Step]:
     """IK steps that raise free contact joints dragging along the floor (in the contact
     band and faster than the clip's ``drag``) LIFT_MARGIN clear of the band. The raise
     spreads over LIFT_SECONDS around the frames that need it, so the foot rises and comes
@@ -470,7 +545,7 @@ def _lift_plan(
     return plan
 
 
-def _place(motion: Motion, plan: list[tuple[int, list[int], Optional[int], np.ndarray, np.ndarray]]) -> Motion:
+def _place(motion: Motion, plan: list[Step]) -> Motion:
     """``motion`` with each planned effector moved to its targets by IK, in plan order."""
     for joint, chain, bend, target, active in plan:
         motion = solve_ik(motion, joint, chain, bend, target, active)

@@ -13,6 +13,7 @@ from .cleanup import cleanup, hysteresis
 from .contacts import drag_speeds, planted_heights
 from .diffusion import Diffusion, Known, LowPass
 from .errors import SinmdmError
+from .metrics import jerk
 from .motion import Motion
 from .onnx_sampler import OnnxDenoiser, read_sidecar
 from .onnx_sampler import sample as onnx_sample
@@ -196,4 +197,5 @@ def clean_motions(
     drag = drag_speeds(reference, contacts, planted)
     scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]
     fps = run.layout.fps
-    return [cleanup(m, contacts, hysteresis(s, fps), planted, given, drag) for m, s in zip(motions, scores)]
+    limit = jerk(reference)
+    return [cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit) for m, s in zip(motions, scores)]

@@ -11,7 +11,7 @@ import pytest
 
 from sinmdm.bvh import parse_bvh
 from sinmdm.cleanup import (
-    ALONG_FIRST, BLEND_SECONDS, CONTACT_REACH, bend_joint, cleanup, hysteresis, limb_chain, pin_targets, smooth,
+    ALONG_FIRST, BLEND_SECONDS, CONTACT_REACH, ROOT_REACH, bend_joint, cleanup, hysteresis, limb_chain, pin_targets, smooth,
 )
 from sinmdm.contacts import SPEED_LIMIT, drag_speeds
 from sinmdm.motion import Motion
@@ -88,16 +88,38 @@ def test_bone_lengths_do_not_change(legs):
     np.testing.assert_allclose(lengths(cleaned), lengths(motion), atol=1e-9)
 
 
-def test_the_rest_of_the_body_barely_moves():
+def test_the_rest_of_the_body_keeps_its_pose_and_moves_only_a_little_with_the_root():
     motion = creature(4)
     cleaned = cleanup(motion, feet(motion), alternating_contacts(4), planted=np.zeros(4))
-    head = motion.skeleton.index("Head")
     height = motion.skeleton.height
-    moved = np.linalg.norm(cleaned.world_positions()[:, [0, head]] - motion.world_positions()[:, [0, head]], axis=-1)
-    assert moved.max() < 1e-3 * height  # the body and head: nothing to clean there
-    hips = [motion.skeleton.index(f"Hip{i}") for i in range(4)]
-    hip_moved = np.linalg.norm(cleaned.world_positions()[:, hips] - motion.world_positions()[:, hips], axis=-1)
-    assert hip_moved.max() < 1e-3 * height  # legs bend below the hip; the hip stays
+    body = [motion.skeleton.index(n) for n in ["Head"] + [f"Hip{i}" for i in range(4)]]
+
+    def around_root(m: Motion) -> np.ndarray:
+        p = m.world_positions()
+        return p[:, body] - p[:, [0]]
+
+    # The head and the hips keep their places on the body (legs bend below the hips)...
+    np.testing.assert_allclose(around_root(cleaned), around_root(motion), atol=1e-9 * height)
+    # ...and the body moves only as far as the root is shifted towards the pins.
+    moved = np.linalg.norm(cleaned.world_positions()[:, 0] - motion.world_positions()[:, 0], axis=-1)
+    assert moved.max() <= ROOT_REACH * height * (1 + 1e-9)
+    free = cleanup(motion, feet(motion), np.zeros((FRAMES, 4), dtype=bool), planted=np.zeros(4))
+    np.testing.assert_allclose(free.world_positions()[:, 0], motion.world_positions()[:, 0], atol=1e-12)
+
+
+def test_a_body_drifting_over_planted_feet_is_held_by_its_root_not_by_bending_its_legs():
+    motion = creature(4)
+    height = motion.skeleton.height
+    translations = motion.translations.copy()
+    translations[:, 0, 0] = 0.4 * ROOT_REACH * height * np.linspace(-1, 1, FRAMES)  # within the root's reach
+    drifting = replace(motion, translations=translations)
+    joints = feet(drifting)
+    cleaned = cleanup(drifting, joints, np.ones((FRAMES, 4), dtype=bool), planted=np.zeros(4))
+    assert horizontal_speed(cleaned, joints)[5:-5].max() < 0.05 * horizontal_speed(drifting, joints).mean()
+    legs = [j for j, n in enumerate(drifting.skeleton.names) if n.startswith(("Hip", "Knee"))]
+    turned = np.einsum("fjab,fjab->fj", cleaned.rotations[:, legs], drifting.rotations[:, legs])  # trace
+    angle = np.degrees(np.arccos(np.clip((turned - 1) / 2, -1, 1)))
+    assert angle[5:-5].max() < 0.5  # would be about 2 degrees with IK alone
 
 
 def test_feet_are_kept_above_the_floor():
