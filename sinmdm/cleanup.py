@@ -407,6 +407,7 @@ def cleanup(
     given: Optional[np.ndarray] = None,
     drag: Optional[np.ndarray] = None,
     jerk_limit: Optional[float] = None,
+    loop: bool = False,
 ) -> Motion:
     """The cleaned motion: smoothed (as much as it needs to be less jerky than
     ``jerk_limit``, see :func:`smoothing`; fully without one), with each ``contacts``
@@ -414,7 +415,8 @@ def cleanup(
     ``planted`` (K,) height, and, where ``drag`` (K,) is given, lifted off the floor while
     free and moving along it faster than that (units per second; see
     :func:`sinmdm.contacts.drag_speeds`). ``given`` (F, J) marks parts to keep exactly as
-    they are (1 = keep)."""
+    they are (1 = keep). For a ``loop`` (the last frame flows into the first) the root's
+    shift wraps around, so the seam stays seamless."""
     seconds = smoothing(motion, jerk_limit)
     cleaned = smooth(motion, seconds)
     if contacts:
@@ -430,7 +432,7 @@ def cleanup(
         limbs = effectors(motion.skeleton, contacts)
         plan, room, shares = _pin_plan(world, contacts, contact, planted, drag, limbs, motion)
         if given is None:  # (an editing command's given root path stays as it is)
-            cleaned = _shift_root(cleaned, world, plan, shares)
+            cleaned = _shift_root(cleaned, world, plan, shares, loop)
             plan, room, _ = _pin_plan(cleaned.world_positions(), contacts, contact, planted, drag, limbs, motion)
         cleaned = _place(cleaned, plan)
         if drag is not None:
@@ -484,7 +486,9 @@ def _pin_plan(
     return plan, room, shares
 
 
-def _shift_root(motion: Motion, world: np.ndarray, plan: list[Step], shares: list[np.ndarray]) -> Motion:
+def _shift_root(
+    motion: Motion, world: np.ndarray, plan: list[Step], shares: list[np.ndarray], loop: bool = False
+) -> Motion:
     """``motion`` with its root moved towards where the pins want the feet: by the mean of
     each pinned effector's way to its target (``world`` positions to the ``plan``'s
     targets) weighted by ``shares`` (how fully each step holds it per frame), carried
@@ -502,11 +506,12 @@ def _shift_root(motion: Motion, world: np.ndarray, plan: list[Step], shares: lis
     if not len(known):
         return motion
     frames = np.arange(motion.n_frames)
-    offset = np.stack([np.interp(frames, known, total[known, a] / weight[known]) for a in range(3)], -1)
+    period = motion.n_frames if loop else None  # a loop's shift wraps around its seam
+    offset = np.stack([np.interp(frames, known, total[known, a] / weight[known], period=period) for a in range(3)], -1)
     translations = motion.translations.copy()
     reach = ROOT_REACH * motion.skeleton.height
     offset *= np.minimum(1.0, reach / np.maximum(np.linalg.norm(offset, axis=-1, keepdims=True), 1e-12))
-    translations[:, root] += gaussian_filter1d(offset, ROOT_SECONDS * motion.fps, axis=0, mode="nearest")
+    translations[:, root] += gaussian_filter1d(offset, ROOT_SECONDS * motion.fps, axis=0, mode="wrap" if loop else "nearest")
     return replace(motion, translations=translations)
 
 

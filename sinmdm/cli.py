@@ -254,7 +254,7 @@ def generate(
         features = sampler(run, n, frames, steps=steps, seed=seed, loop=loop, plan=plan, on_step=on_step)
     motions = to_motions(run, features)
     if cleanup:
-        motions = clean_motions(run, load_reference(run, None), features, motions)
+        motions = clean_motions(run, load_reference(run, None), features, motions, loop=loop)
     _write_all(folder, "generate", motions, render)
 
 

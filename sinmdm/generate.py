@@ -187,15 +187,21 @@ def to_motions(run: Run, normalised: torch.Tensor) -> list[Motion]:
 
 
 def clean_motions(
-    run: Run, reference: Motion, normalised: torch.Tensor, motions: list[Motion], given: Optional[np.ndarray] = None
+    run: Run,
+    reference: Motion,
+    normalised: torch.Tensor,
+    motions: list[Motion],
+    given: Optional[np.ndarray] = None,
+    loop: bool = False,
 ) -> list[Motion]:
     """Each motion cleaned (smoothed, feet pinned; see :mod:`sinmdm.cleanup`) with the
     contacts its own features predict, at the heights the feet rest at in ``reference``.
-    ``given`` (frames, joints) marks parts to keep exactly."""
+    ``given`` (frames, joints) marks parts to keep exactly; ``loop`` says each motion's
+    last frame flows into its first."""
     contacts = run.layout.contact_joints.tolist()
     planted = planted_heights(reference, contacts)
     drag = drag_speeds(reference, contacts, planted)
     scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]
     fps = run.layout.fps
     limit = jerk(reference)
-    return [cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit) for m, s in zip(motions, scores)]
+    return [cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit, loop) for m, s in zip(motions, scores)]

@@ -122,6 +122,20 @@ def test_a_body_drifting_over_planted_feet_is_held_by_its_root_not_by_bending_it
     assert angle[5:-5].max() < 0.5  # would be about 2 degrees with IK alone
 
 
+def test_a_loops_root_shift_wraps_around_its_seam():
+    motion = creature(2)  # drifting too fast for its feet to count as still
+    contact = np.zeros((FRAMES, 2), dtype=bool)
+    contact[5:26] = contact[35:56] = True  # each stand pulls the root towards its middle
+
+    def seam(loop: bool) -> float:
+        cleaned = cleanup(motion, feet(motion), contact, planted=np.zeros(2), loop=loop)
+        shift = cleaned.world_positions()[:, 0, 0] - motion.world_positions()[:, 0, 0]
+        return abs(shift[-1] - shift[0])
+
+    assert seam(loop=False) > 10 * SPEED  # the last stand's shift against the first's
+    assert seam(loop=True) < 3 * SPEED  # carried smoothly across the seam
+
+
 def test_feet_are_kept_above_the_floor():
     motion = creature(2)
     translations = motion.translations.copy()
