@@ -227,16 +227,16 @@ def smooth(motion: Motion, seconds: float = SMOOTH_SECONDS[-1]) -> Motion:
     return replace(motion, rotations=rotations, translations=translations)
 
 
-def smoothing(motion: Motion, jerk_limit: Optional[float]) -> float:
-    """The smoothing window for ``motion``: the shortest of SMOOTH_SECONDS whose result is
-    less jerky than SMOOTH_AIM * ``jerk_limit`` (the clip's own jerk, see
-    :func:`sinmdm.metrics.jerk`), else the longest. A sample as smooth as its clip keeps
-    its sharp motion; a jittery one is smoothed as much as it needs."""
-    if jerk_limit is not None:
-        for seconds in SMOOTH_SECONDS[:-1]:
-            if jerk(smooth(motion, seconds)) <= SMOOTH_AIM * jerk_limit:
-                return seconds
-    return SMOOTH_SECONDS[-1]
+def smoothing(motion: Motion, jerk_limit: Optional[float]) -> tuple[float, Motion]:
+    """The smoothing window for ``motion`` and ``motion`` smoothed with it: the shortest of
+    SMOOTH_SECONDS whose result is less jerky than SMOOTH_AIM * ``jerk_limit`` (the clip's
+    own jerk, see :func:`sinmdm.metrics.jerk`), else the longest. A sample as smooth as its
+    clip keeps its sharp motion; a jittery one is smoothed as much as it needs."""
+    for seconds in SMOOTH_SECONDS[:-1] if jerk_limit is not None else ():
+        smoothed = smooth(motion, seconds)
+        if jerk(smoothed) <= SMOOTH_AIM * jerk_limit:
+            return seconds, smoothed
+    return SMOOTH_SECONDS[-1], smooth(motion, SMOOTH_SECONDS[-1])
 
 
 def _odd(n: int) -> int:
@@ -417,8 +417,7 @@ def cleanup(
     :func:`sinmdm.contacts.drag_speeds`). ``given`` (F, J) marks parts to keep exactly as
     they are (1 = keep). For a ``loop`` (the last frame flows into the first) the root's
     shift wraps around, so the seam stays seamless."""
-    seconds = smoothing(motion, jerk_limit)
-    cleaned = smooth(motion, seconds)
+    seconds, cleaned = smoothing(motion, jerk_limit)
     if contacts:
         world = cleaned.world_positions()  # IK on one limb never moves another's effector
         positions = world[:, contacts]
