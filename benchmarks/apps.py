@@ -92,7 +92,7 @@ def transfer(run: Run, content_path: Path, folder: Path, n: int, strength: float
     path = root_path(layout, content)
     length = float(np.linalg.norm(np.diff(path, axis=0), axis=-1).sum())
     distance = float(np.mean([np.linalg.norm(root_path(layout, m) - path, axis=-1).mean() for m in motions]))
-    contacts = layout.contact_joints.tolist()
+    contacts = layout.contact_points.tolist()
     agree = float(np.mean([(contact_labels(m, contacts) == contact_labels(content, contacts)).mean() for m in motions]))
     on_style, on_content = evaluate(style, motions, contacts), evaluate(content, motions, contacts)
     return {
@@ -141,7 +141,7 @@ def main() -> None:
         joints = resolve_part(layout.skeleton, part, resolve_preset(layout.skeleton, None))
         world = max(float(np.abs(m.world_positions()[:, joints] - ref.world_positions()[:, joints]).max()) for m in motions)
         local = max(float(np.abs(m.rotations[:, joints] - ref.rotations[:, joints]).max()) for m in motions)
-        report = evaluate(ref, motions, layout.contact_joints.tolist())
+        report = evaluate(ref, motions, layout.contact_points.tolist())
         rows.append({
             "command": f"compose --keep {part}",
             "seconds": seconds,

@@ -46,7 +46,7 @@ def main() -> None:
     for name in args.clips.split(","):
         run = Run.load(trained(name, folder), torch.device("cpu"))
         reference = load_reference(run, None)
-        contacts = run.layout.contact_joints.tolist()
+        contacts = run.layout.contact_points.tolist()
         features = sample_features(run, args.n, 2 * run.train_frames, seed=0)
         raw = to_motions(run, features)
         started = time.perf_counter()

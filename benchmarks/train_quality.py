@@ -49,10 +49,10 @@ def main() -> None:
         one_sample = time.monotonic() - started
         samples = to_motions(run, sample_features(run, args.n, frames, **steps))
         reference = read_bvh(clip_path(name)).resample(run.layout.fps)
-        report = evaluate(reference, samples, run.layout.contact_joints.tolist())
+        report = evaluate(reference, samples, run.layout.contact_points.tolist())
         # The same without the plan (`--free`): what the model picks on its own.
         free = to_motions(run, sample_features(run, args.n, frames, plan=False, **steps))
-        alone = evaluate(reference, free, run.layout.contact_joints.tolist())
+        alone = evaluate(reference, free, run.layout.contact_points.tolist())
         rows.append(
             {
                 "clip": name,

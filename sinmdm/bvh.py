@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
+from .body import calibrate
 from .errors import BVHError, SinmdmError
 from .motion import Motion
 from .rotations import euler_to_matrix, matrix_to_euler, unwrap_euler
@@ -30,8 +31,10 @@ CONVERT_FRAMES = 8192  # and turned into rotations this many frames at a time
 
 
 # ------------------------------------------------------------------- reading
-def read_bvh(path: str | Path) -> Motion:
-    """Read a BVH file. Raises :class:`BVHError` naming the file and line on bad input."""
+def read_bvh(path: str | Path, up: str | None = None) -> Motion:
+    """Read a BVH file. Raises :class:`BVHError` naming the file and line on bad input.
+    The skeleton knows the file's up axis (``up``, else detected) and the body's size
+    (see :mod:`sinmdm.body`)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -43,12 +46,12 @@ def read_bvh(path: str | Path) -> Motion:
         raise BVHError(path, f"cannot read: {exc.strerror or exc}") from None
     parsed = _parse(raw, path)
     del raw  # the file's bytes are not needed while the rows become rotations
-    return channels_to_motion(*parsed)
+    return calibrate(channels_to_motion(*parsed), up)
 
 
-def parse_bvh(raw: bytes, path: str | Path = "<bvh>") -> Motion:
+def parse_bvh(raw: bytes, path: str | Path = "<bvh>", up: str | None = None) -> Motion:
     """Parse the bytes of a BVH file; ``path`` is only used in error messages."""
-    return channels_to_motion(*_parse(raw, path))
+    return calibrate(channels_to_motion(*_parse(raw, path)), up)
 
 
 def _parse(raw: bytes, path: str | Path) -> tuple[Skeleton, np.ndarray, float]:
@@ -99,6 +102,8 @@ def _parse_hierarchy(lines: _Lines, path: str | Path) -> tuple[Skeleton, int]:
     channels: list[tuple[str, ...]] = []
     end_parents: list[int] = []
     end_offsets: list[list[float] | None] = []
+    end_slots: list[int] = []  # how many child joints of its parent come before each End Site
+    child_count: list[int] = []
     # Each open block is ("joint", index) or ("end", index); `pending` waits for its "{".
     stack: list[tuple[str, int]] = []
     pending: tuple[str, int] | None = None
@@ -158,6 +163,9 @@ def _parse_hierarchy(lines: _Lines, path: str | Path) -> tuple[Skeleton, int]:
             parents.append(stack[-1][1] if stack else -1)
             offsets.append(None)
             channels.append(())
+            child_count.append(0)
+            if stack:
+                child_count[stack[-1][1]] += 1
             pending = ("joint", len(names) - 1)
         elif key == "END":
             site = tokens.popleft() if tokens else ""
@@ -166,8 +174,12 @@ def _parse_hierarchy(lines: _Lines, path: str | Path) -> tuple[Skeleton, int]:
             kind, parent = current()
             if kind != "joint":
                 raise BVHError(path, "End Site inside an End Site", lineno)
+            # Exporters put a name or a comment after "End Site" (`End Site #name: Tail4`);
+            # Blender's importer ignores the rest of the line, and so do we (but a "{").
+            tokens = deque(["{"] if tokens and tokens[-1] == "{" else [])
             end_parents.append(parent)
             end_offsets.append(None)
+            end_slots.append(child_count[parent])
             pending = ("end", len(end_parents) - 1)
         elif word == "{":
             if pending is None:
@@ -219,6 +231,7 @@ def _parse_hierarchy(lines: _Lines, path: str | Path) -> tuple[Skeleton, int]:
             channels=tuple(channels),
             end_site_parents=np.array(end_parents, dtype=np.int64),
             end_site_offsets=np.array(end_offsets, dtype=np.float64).reshape(-1, 3),
+            end_site_slots=np.array(end_slots, dtype=np.int64),
         )
     except SinmdmError as exc:
         raise BVHError(path, str(exc)) from None
@@ -374,7 +387,7 @@ def write_bvh(path: str | Path, motion: Motion) -> None:
     skeleton = motion.skeleton
     # Lengths get enough decimals for 1e-7 of the skeleton's height at any scale; angles
     # in degrees need no scale.
-    decimals = max(6, 7 - int(np.floor(np.log10(skeleton.height))))
+    decimals = max(6, 7 - int(np.floor(np.log10(skeleton.size))))
     length = f"%.{decimals}f"
     fmt = []
     for chans in skeleton.channels:
@@ -394,26 +407,37 @@ def write_bvh(path: str | Path, motion: Motion) -> None:
 
 def _hierarchy_text(skeleton: Skeleton, length: str) -> str:
     out = ["HIERARCHY"]
-    ends: dict[int, list[np.ndarray]] = {}
-    for parent, offset in zip(skeleton.end_site_parents.tolist(), skeleton.end_site_offsets):
-        ends.setdefault(parent, []).append(offset)
+    # Each joint's End Sites in file order, with how many child joints come before each.
+    ends: dict[int, deque[tuple[int, np.ndarray]]] = {}
+    for parent, slot, offset in zip(skeleton.end_site_parents.tolist(), skeleton.end_site_slots.tolist(), skeleton.end_site_offsets):
+        ends.setdefault(parent, deque()).append((slot, offset))
+    written = np.zeros(skeleton.n_joints, dtype=np.int64)  # child joints written so far
 
     def vec(v: np.ndarray) -> str:
         return " ".join(length % x for x in v)
+
+    def end_sites(j: int, up_to: float, pad: str) -> None:
+        """Write joint ``j``'s End Sites that stand before child number ``up_to``."""
+        queue = ends.get(j, deque())
+        while queue and queue[0][0] <= up_to:
+            offset = queue.popleft()[1]
+            out.extend([f"{pad}End Site", f"{pad}{{", f"{pad}\tOFFSET {vec(offset)}", f"{pad}}}"])
 
     open_joints: list[int] = []
 
     def close(down_to: int) -> None:
         while len(open_joints) > down_to:
             j = open_joints.pop()
-            pad = "\t" * (len(open_joints) + 1)
-            for offset in ends.get(j, []):
-                out.extend([f"{pad}End Site", f"{pad}{{", f"{pad}\tOFFSET {vec(offset)}", f"{pad}}}"])
+            end_sites(j, np.inf, "\t" * (len(open_joints) + 1))
             out.append("\t" * len(open_joints) + "}")
 
     for j in range(skeleton.n_joints):
         close(int(skeleton.depths[j]))
         pad = "\t" * len(open_joints)
+        parent = int(skeleton.parents[j])
+        if parent >= 0:
+            end_sites(parent, written[parent], pad)
+            written[parent] += 1
         keyword = "ROOT" if j == 0 else "JOINT"
         chans = skeleton.channels[j]
         out += [f"{pad}{keyword} {skeleton.names[j]}", f"{pad}{{", f"{pad}\tOFFSET {vec(skeleton.offsets[j])}"]

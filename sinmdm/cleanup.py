@@ -92,7 +92,7 @@ ROOT_REACH = 0.05  # (of the height) the root moves at most this far towards the
 ROOT_SECONDS = 0.1  # the root's shift towards the pins is smoothed over this long (a Gaussian's sigma)
 DIGIT_REACH = 0.25  # (of the height) branches shorter than this are toes of one foot, not limbs
 
-Step = tuple[int, list[int], Optional[int], np.ndarray, np.ndarray]  # IK: joint, chain, bend, targets (F, 3), active (F,)
+Step = tuple[int, list[int], Optional[int], np.ndarray, np.ndarray]  # IK: point, chain, bend, targets (F, 3), active (F,)
 
 
 def hysteresis(probability: np.ndarray, fps: float) -> np.ndarray:
@@ -121,46 +121,46 @@ def _drop_short_runs(state: np.ndarray, shortest: int) -> np.ndarray:
     return state & ~(np.cumsum(marks, axis=1)[:, :-1].T > 0)
 
 
-def limb_chain(skeleton: Skeleton, joint: int, contacts: list[int]) -> list[int]:
-    """Joints IK may rotate to move ``joint``, limb root first: its ancestors up to where
-    the limb leaves the body, i.e. below the first ancestor that also carries other
-    contact joints and reaches them over more than DIGIT_REACH of the height (the pelvis
-    carries the other leg; a bird's foot carries its toes, which are short, so the chain
-    goes on up the leg). The root, which carries the whole body, and joints without
-    rotation channels are left out."""
+def limb_chain(skeleton: Skeleton, point: int, contacts: list[int]) -> list[int]:
+    """Joints IK may rotate to move ``point`` (a joint or an End Site), limb root first:
+    its ancestors up to where the limb leaves the body, i.e. below the first ancestor that
+    also carries other contact points and reaches them over more than DIGIT_REACH of the
+    body size (the pelvis carries the other leg; a bird's foot carries its toes, which are
+    short, so the chain goes on up the leg). The root, which carries the whole body, and
+    joints without rotation channels are left out."""
     rotating = set(skeleton.rotating_joints.tolist())
     reach = _reach(skeleton)
-    mine = {joint}
+    mine = {point}
     chain = []
-    j = int(skeleton.parents[joint])
+    j = int(skeleton.point_parents[point])
     while j >= 0 and skeleton.parents[j] >= 0:
         chain.append(j)
         parent = int(skeleton.parents[j])
-        below = set(skeleton.subtree(parent)) & set(contacts)
-        if below - mine - set(skeleton.subtree(j)) and max(reach(parent, c) for c in below) > DIGIT_REACH * skeleton.height:
+        below = set(skeleton.subtree_points(parent)) & set(contacts)
+        if below - mine - set(skeleton.subtree_points(j)) and max(reach(parent, c) for c in below) > DIGIT_REACH * skeleton.size:
             break
         j = parent
     return [c for c in reversed(chain) if c in rotating]
 
 
 def _reach(skeleton: Skeleton):
-    """reach(top, joint): the rest-pose length of the bones from ``top`` down to ``joint``."""
-    rest = skeleton.rest_positions()[: skeleton.n_joints]
-    parents = skeleton.parents
+    """reach(top, point): the rest-pose length of the bones from ``top`` down to ``point``."""
+    rest = skeleton.rest_positions()
+    parents = skeleton.point_parents
     bone = np.linalg.norm(rest - rest[np.maximum(parents, 0)], axis=-1)
 
-    def reach(top: int, joint: int) -> float:
+    def reach(top: int, point: int) -> float:
         total = 0.0
-        while joint != top and joint >= 0:
-            total += float(bone[joint])
-            joint = int(parents[joint])
+        while point != top and point >= 0:
+            total += float(bone[point])
+            point = int(parents[point])
         return total
 
     return reach
 
 
 def effectors(skeleton: Skeleton, contacts: list[int]) -> list[tuple[int, list[int], list[int]]]:
-    """The joints IK places, the contact joints (indices into ``contacts``) each one
+    """The points IK places, the contact points (indices into ``contacts``) each one
     stands for, and its limb chain. A limb with one contact joint, or with contacts one
     below the other (a foot and its toe), places each. A limb whose contacts are side by
     side (a bird's toes) places the joint they hang from, so the toes keep their shape."""
@@ -170,24 +170,29 @@ def effectors(skeleton: Skeleton, contacts: list[int]) -> list[tuple[int, list[i
         limbs.setdefault(chain[0] if chain else -1 - k, []).append(k)
     out = []
     for group in limbs.values():
-        joints = [contacts[k] for k in group]
-        common = _common_ancestor(skeleton, joints)
-        if len(group) == 1 or common in joints:
+        points = [contacts[k] for k in group]
+        common = _common_ancestor(skeleton, points)
+        if len(group) == 1 or common in points:
             out += [(contacts[k], [k], chains[k]) for k in group]
         else:
             out.append((common, group, limb_chain(skeleton, common, contacts)))
-    return sorted(out, key=lambda e: skeleton.depths[e[0]])  # feet before toes
+    return sorted(out, key=lambda e: _depth(skeleton, e[0]))  # feet before toes
 
 
-def _common_ancestor(skeleton: Skeleton, joints: list[int]) -> int:
-    def ancestors(j: int) -> list[int]:
+def _depth(skeleton: Skeleton, point: int) -> int:
+    joint = skeleton.joint_of(point)
+    return int(skeleton.depths[joint]) + (point != joint)
+
+
+def _common_ancestor(skeleton: Skeleton, points: list[int]) -> int:
+    def ancestors(p: int) -> list[int]:
         line = []
-        while j >= 0:
-            line.append(j)
-            j = int(skeleton.parents[j])
+        while p >= 0:
+            line.append(p)
+            p = int(skeleton.point_parents[p])
         return line[::-1]
 
-    lines = [ancestors(j) for j in joints]
+    lines = [ancestors(p) for p in points]
     common = lines[0][0]
     for level in zip(*lines):
         if len(set(level)) > 1:
@@ -196,14 +201,14 @@ def _common_ancestor(skeleton: Skeleton, joints: list[int]) -> int:
     return common
 
 
-def bend_joint(skeleton: Skeleton, chain: list[int], joint: int) -> Optional[int]:
+def bend_joint(skeleton: Skeleton, chain: list[int], point: int) -> Optional[int]:
     """The chain joint that bends the limb (a knee): the one splitting the limb from the
-    chain's first joint to ``joint`` into the most even pair of long segments, so a short
+    chain's first joint to ``point`` into the most even pair of long segments, so a short
     foot or toe bone is never used as the lever. None for a chain of one joint."""
     if len(chain) < 2:
         return None
     rest = skeleton.rest_positions()
-    top, tip = rest[chain[0]], rest[joint]
+    top, tip = rest[chain[0]], rest[point]
     balance = [min(np.linalg.norm(rest[m] - top), np.linalg.norm(tip - rest[m])) for m in chain[1:]]
     return chain[1 + int(np.argmax(balance))]
 
@@ -311,10 +316,10 @@ def _ease(x: np.ndarray) -> np.ndarray:
 
 
 def solve_ik(
-    motion: Motion, joint: int, chain: list[int], bend: Optional[int], target: np.ndarray, active: np.ndarray
+    motion: Motion, point: int, chain: list[int], bend: Optional[int], target: np.ndarray, active: np.ndarray
 ) -> Motion:
-    """Bend and swing the ``chain`` so ``joint`` reaches ``target`` (F, 3) on the ``active``
-    frames (F,) bool, batched over those frames.
+    """Bend and swing the ``chain`` so ``point`` (a joint or an End Site) reaches ``target``
+    (F, 3) on the ``active`` frames (F,) bool, batched over those frames.
 
     Two-bone IK generalised to any chain: the ``bend`` joint (see :func:`bend_joint`)
     bends in the plane the limb already bends in (so a knee stays a hinge) until the limb's reach
@@ -333,14 +338,19 @@ def solve_ik(
     # The limb hangs from ``parent``: its world transform, from the root down (not the
     # whole skeleton's forward kinematics, which was most of cleanup's time).
     lineage = _path(skeleton, int(np.flatnonzero(skeleton.parents < 0)[0]), parent)
-    eye = np.broadcast_to(np.eye(3), (len(frames), 3, 3))
-    lineage_rot, lineage_pos = _chain_fk(local, trans, lineage, eye, np.zeros((len(frames), 3)))
+    world = np.broadcast_to(skeleton.frame, (len(frames), 3, 3))
+    lineage_rot, lineage_pos = _chain_fk(local, trans, lineage, world, np.zeros((len(frames), 3)))
     parent_rot, parent_pos = lineage_rot[:, -1], lineage_pos[:, -1]
+    joint = skeleton.joint_of(point)
     path = _path(skeleton, chain[0], joint)  # chain[0] .. joint, every joint on the way
+    end_site = skeleton.point_offsets([point])[0] if point != joint else None  # its offset from ``joint``
     goal = target[frames]
 
     def fk():
-        return _chain_fk(local, trans, path, parent_rot, parent_pos)
+        rot, pos = _chain_fk(local, trans, path, parent_rot, parent_pos)
+        if end_site is not None:
+            pos = np.concatenate([pos, (pos[:, -1] + rot[:, -1] @ end_site)[:, None]], axis=1)
+        return rot, pos
 
     def turn_joint(at: int, turn: np.ndarray, world_rot: np.ndarray) -> None:
         above = world_rot[:, at - 1] if at > 0 else parent_rot
@@ -419,9 +429,9 @@ def cleanup(
     shift wraps around, so the seam stays seamless."""
     seconds, cleaned = smoothing(motion, jerk_limit)
     if contacts:
-        world = cleaned.world_positions()  # IK on one limb never moves another's effector
+        world = cleaned.world_points()  # IK on one limb never moves another's effector
         positions = world[:, contacts]
-        height = motion.skeleton.height
+        height = motion.skeleton.size
         # A predicted contact counts only while the joint is down near where it rests.
         low = positions[..., 1] < planted[None] + CONTACT_REACH * height
         # A joint low and still in the output touches the floor whatever the model said
@@ -432,7 +442,7 @@ def cleanup(
         plan, room, shares = _pin_plan(world, contacts, contact, planted, drag, limbs, motion)
         if given is None:  # (an editing command's given root path stays as it is)
             cleaned = _shift_root(cleaned, world, plan, shares, loop)
-            plan, room, _ = _pin_plan(cleaned.world_positions(), contacts, contact, planted, drag, limbs, motion)
+            plan, room, _ = _pin_plan(cleaned.world_points(), contacts, contact, planted, drag, limbs, motion)
         cleaned = _place(cleaned, plan)
         if drag is not None:
             lifts = _lift_plan(cleaned, contacts, limbs, room, planted, drag)
@@ -508,9 +518,10 @@ def _shift_root(
     period = motion.n_frames if loop else None  # a loop's shift wraps around its seam
     offset = np.stack([np.interp(frames, known, total[known, a] / weight[known], period=period) for a in range(3)], -1)
     translations = motion.translations.copy()
-    reach = ROOT_REACH * motion.skeleton.height
+    reach = ROOT_REACH * motion.skeleton.size
     offset *= np.minimum(1.0, reach / np.maximum(np.linalg.norm(offset, axis=-1, keepdims=True), 1e-12))
-    translations[:, root] += gaussian_filter1d(offset, ROOT_SECONDS * motion.fps, axis=0, mode="wrap" if loop else "nearest")
+    offset = gaussian_filter1d(offset, ROOT_SECONDS * motion.fps, axis=0, mode="wrap" if loop else "nearest")
+    translations[:, root] += offset @ motion.skeleton.frame  # from the world into the file's axes
     return replace(motion, translations=translations)
 
 
@@ -527,11 +538,11 @@ def _lift_plan(
     spreads over LIFT_SECONDS around the frames that need it, so the foot rises and comes
     down instead of hopping, scaled by ``room`` (F, K): 0 where a pin holds the joint, 1
     where it is free (see :func:`pin_targets`)."""
-    world = motion.world_positions()
+    world = motion.world_points()
     positions = world[:, contacts]
-    band = planted[None] + CONTACT_REACH * motion.skeleton.height
+    band = planted[None] + CONTACT_REACH * motion.skeleton.size
     speed = np.linalg.norm(np.gradient(positions[..., [0, 2]], axis=0), axis=-1) * motion.fps
-    clear = band + LIFT_MARGIN * motion.skeleton.height
+    clear = band + LIFT_MARGIN * motion.skeleton.size
     need = np.where((speed > drag[None]) & (positions[..., 1] < band), clear - positions[..., 1], 0.0)
     need *= room > 0
     width = _odd(round(LIFT_SECONDS * motion.fps))

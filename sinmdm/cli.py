@@ -14,7 +14,8 @@ from rich.console import Console
 
 from .allocator import keep_freed_memory
 from .bvh import read_bvh, write_bvh
-from .contacts import choose_contact_joints
+from .body import detect_up
+from .contacts import choose_contacts, contact_labels, planted_heights
 from .crowd import CROWD_STEPS, SPACING_SIZES, body_size, place, placements, require_root
 from .diffusion import Diffusion
 from .edit import (
@@ -52,10 +53,16 @@ FpsOption = typer.Option(None, "--fps", help="Frame rate to resample to (frames 
 ContactsOption = typer.Option(
     None,
     "--contacts",
-    help="Comma-separated contact joint names, overriding the rig preset and automatic detection.",
+    help="Comma-separated contact points, overriding the rig preset and automatic detection: joint names, "
+    "or End Sites as '<joint> End Site' ('<joint> End Site 2' for a joint's second).",
 )
 PresetOption = typer.Option(
     None, "--preset", help="Rig preset to use: a built-in name (e.g. mixamo) or a .toml file. Default: matched by joint names."
+)
+UpOption = typer.Option(
+    None, "--up",
+    help="The file's up axis: y or z. Default: detected from the motion (Y unless it is clearly Z; `sinmdm info` "
+    "says why). Output is written in the file's own axes either way.",
 )
 
 
@@ -99,17 +106,28 @@ def info(
         None, "--fps", help=f"Frame rate the model would see. Default: the clip's, capped at {DEFAULT_MAX_FPS:g}.", min=0.001
     ),
     tree: bool = typer.Option(True, "--tree/--no-tree", help="Print the joint tree with each joint's channels."),
+    up: Optional[str] = UpOption,
 ) -> None:
-    """Describe a BVH clip: joints, channels, rate, length, height, rig preset and contact joints."""
-    motion = read_bvh(clip)
+    """Describe a BVH clip: joints, channels, rate, length, up axis, body size, rig preset
+    and contact points (each with the share of frames it is planted and the height it
+    rests at)."""
+    motion = read_bvh(clip, up=up)
     skeleton = motion.skeleton
     rig = resolve_preset(skeleton, preset)
     model_motion = motion.at_training_rate(fps)
     try:
-        joints, source = choose_contact_joints(model_motion, _split_names(contacts), rig)
+        points, source = choose_contacts(model_motion, _split_names(contacts), rig)
     except SinmdmError as exc:
         raise SinmdmError(f"{clip}: {exc}") from None
-    layout = FeatureLayout.from_motion(model_motion, joints)
+    layout = FeatureLayout.from_motion(model_motion, points)
+    planted = contact_labels(model_motion, points).mean(axis=0)
+    rests = planted_heights(model_motion, points)
+    names = [skeleton.point_names[p] for p in points]
+    column = max((len(n) for n in names), default=0)
+    contact_rows = [
+        ("", f"  {name:<{column}}  planted in {share:.0%} of frames, rests at height {rest:.4g}")
+        for name, share, rest in zip(names, planted, rests)
+    ]
 
     rows = [
         ("file", str(clip)),
@@ -118,9 +136,11 @@ def info(
         ("rotation order", _order_summary(skeleton)),
         ("frames", f"{motion.n_frames} at {motion.fps:g} fps (frame time {motion.frame_time:g} s)"),
         ("duration", f"{motion.duration:.2f} s"),
-        ("height", f"{skeleton.height:.4g} (rest pose)"),
+        ("up axis", f"{skeleton.up.upper()} ({'given' if up else detect_up(motion)[1]})"),
+        ("body size", f"{skeleton.size:.4g} (how tall the body stands in the motion; rest pose {skeleton.rest_height:.4g})"),
         ("rig preset", f"{rig.name} ({rig.description})" if rig else "none matched"),
-        ("contact joints", (", ".join(skeleton.names[j] for j in joints) or "none") + f"  [{source}]"),
+        ("contacts", f"{len(points) or 'none'}  [{source}]"),
+        *contact_rows,
         (
             "model input",
             f"{model_motion.length_text}, {layout.n_channels} feature channels",
@@ -141,6 +161,7 @@ def convert(
     fps: Optional[float] = FpsOption,
     render: bool = typer.Option(False, "--render", help="Also write a video of the result beside it (TARGET with .mp4)."),
     force: bool = ForceOption,
+    up: Optional[str] = UpOption,
 ) -> None:
     """Read any BVH and write a canonical one, optionally resampled to --fps.
 
@@ -149,7 +170,7 @@ def convert(
     angles over time and writes the true frame time.
     """
     _refuse_existing([target, target.with_suffix(".mp4")] if render else [target], force)
-    motion = read_bvh(source)
+    motion = read_bvh(source, up=up)
     if fps is not None:
         motion = motion.resample(fps)
     _write(target, motion)
@@ -179,6 +200,7 @@ def train(
     force: bool = typer.Option(False, "--force", help="Start afresh over a run already in --out (default: refuse)."),
     contacts: Optional[str] = ContactsOption,
     preset: Optional[str] = PresetOption,
+    up: Optional[str] = UpOption,
     width: int = typer.Option(TrainSettings.width, "--width", min=8, help="Model width (channels per frame inside)."),
     blocks: int = typer.Option(TrainSettings.blocks, "--blocks", min=1, help="Local-attention blocks."),
     window: Optional[int] = typer.Option(
@@ -211,7 +233,7 @@ def train(
     run_dir = out or default_run_dir(clip)
     path, finished = run_training(
         clip, run_dir, settings, device=pick_device(device), fps=fps,
-        contacts=_split_names(contacts), preset=preset, resume=resume, force=force,
+        contacts=_split_names(contacts), preset=preset, up=up, resume=resume, force=force,
     )
     if finished:
         typer.echo(f"trained: {path}")
@@ -526,6 +548,7 @@ def render(
     ),
     elevation: float = typer.Option(20.0, "--elevation", min=-80.0, max=80.0, help="Camera height in degrees above the floor."),
     force: bool = ForceOption,
+    up: Optional[str] = UpOption,
 ) -> None:
     """Draw BVH files of any skeleton as a stick-figure video or a PNG contact sheet.
 
@@ -537,7 +560,7 @@ def render(
 
     if layout not in LAYOUTS:
         raise SinmdmError(f"unknown --layout '{layout}': use {' or '.join(LAYOUTS)}")
-    motions = [read_bvh(f) for f in files]  # every input is read before anything is written
+    motions = [read_bvh(f, up=up) for f in files]  # every input is read before anything is written
     rate = fps or motions[0].fps
     motions = [m.resample(rate) for m in motions]
     target = out or files[0].with_suffix(".png" if still else ".mp4")
@@ -618,7 +641,7 @@ def evaluate_command(
         features = sample_features(run, n, frames, steps=steps, seed=seed, plan=plan, on_step=on_step)
     raw = to_motions(run, features)
     seconds = time.monotonic() - started
-    contacts = run.layout.contact_joints.tolist()
+    contacts = run.layout.contact_points.tolist()
     samples = clean_motions(run, reference, features, raw) if cleanup else raw
     report = evaluate(reference, samples, contacts, seed=seed)
     plain = evaluate(reference, raw, contacts, seed=seed) if cleanup else report
@@ -635,8 +658,8 @@ def evaluate_command(
         ("global diversity", f"{report.global_diversity:.3f}   (input reassembled: {report.global_diversity_reassembled:.3f})"),
         ("local diversity", f"{report.local_diversity:.3f}"),
         ("inter-sample diversity", f"{report.inter_sample_diversity:.3f}"),
-        ("foot sliding ratio", f"{report.sliding_ratio:.2f}   ({report.sliding:.4f} vs input {report.sliding_input:.4f} heights/s)"),
-        ("jerk ratio", f"{report.jerk_ratio:.2f}   ({report.jerk:.1f} vs input {report.jerk_input:.1f} heights/s^3)"),
+        ("foot sliding ratio", f"{report.sliding_ratio:.2f}   ({report.sliding:.4f} vs input {report.sliding_input:.4f} body sizes/s)"),
+        ("jerk ratio", f"{report.jerk_ratio:.2f}   ({report.jerk:.1f} vs input {report.jerk_input:.1f} body sizes/s^3)"),
     ]
     if cleanup:
         rows.insert(0, ("cleanup", "on (sliding and jerk without it below)"))
@@ -761,7 +784,7 @@ def _tree_text(skeleton: Skeleton) -> str:
         pos = "".join(c[0] for c in chans if c in POSITION_CHANNELS)
         rot = skeleton.rotation_order(j)
         desc = ", ".join(filter(None, [f"pos {pos}" if pos else "", f"rot {rot}" if rot else ""])) or "no channels"
-        end = " + End Site" if ends[j] else ""
+        end = " + End Site" if ends[j] == 1 else (f" + {ends[j]} End Sites" if ends[j] else "")
         lines.append(f"{'  ' * int(skeleton.depths[j])}{name}  [{desc}]{end}")
     return "\n".join(lines)
 

@@ -42,7 +42,7 @@ class Placement:
 def body_size(layout: FeatureLayout) -> float:
     """The larger of the rest pose's height and its horizontal extent."""
     extent = np.ptp(layout.skeleton.rest_positions(), axis=0)
-    return float(max(layout.skeleton.height, extent[0], extent[2]))
+    return float(max(layout.skeleton.size, extent[0], extent[2]))
 
 
 def positions(n: int, layout: str, spacing: float, rng: np.random.Generator) -> np.ndarray:
@@ -100,12 +100,12 @@ def place(layout: FeatureLayout, motion: Motion, placement: Placement) -> Motion
     start = world_pos[0, j] * [1.0, 0.0, 1.0]
     new_pos = (turn @ (world_pos[:, j] - start)[..., None])[..., 0] + [placement.x, 0.0, placement.z]
     new_rot = turn @ world_rot[:, j]
-    parent = int(layout.skeleton.parents[j])
     rotations, translations = motion.rotations.copy(), motion.translations.copy()
-    if parent >= 0:  # express the new world transform in the (static) parent's frame
-        parent_rot = np.swapaxes(world_rot[:, parent], -1, -2)
-        new_rot = parent_rot @ new_rot
-        new_pos = (parent_rot @ (new_pos - world_pos[:, parent])[..., None])[..., 0]
+    # The new world transform in the (static) parent's frame, or the file's axes for the root.
+    parent_rot, parent_pos = layout.skeleton.parent_transform(world_rot, world_pos, j)
+    inverse = np.swapaxes(parent_rot, -1, -2)
+    new_rot = inverse @ new_rot
+    new_pos = (inverse @ (new_pos - parent_pos)[..., None])[..., 0]
     rotations[:, j] = new_rot
     translations[:, j] = new_pos
     return replace(motion, rotations=rotations, translations=translations)

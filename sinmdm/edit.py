@@ -61,12 +61,14 @@ class Plan:
 # ----------------------------------------------------------------- the reference clip
 def load_reference(run: Run, path: Optional[Path], what: str = "--ref") -> Motion:
     """The reference clip (default: the model's training clip) at the model's frame rate,
-    after checking it has the model's skeleton."""
-    motion = run.clip() if path is None else read_bvh(path).resample(run.layout.fps)
-    difference = run.layout.skeleton.difference(motion.skeleton)
+    after checking it has the model's skeleton, read in the model's up axis and measured by
+    the model's body size (so samples and reference are judged alike)."""
+    skeleton = run.layout.skeleton
+    motion = run.clip() if path is None else read_bvh(path, up=skeleton.up).resample(run.layout.fps)
+    difference = skeleton.difference(motion.skeleton)
     if difference:
         raise SinmdmError(f"{what} {path or run.path / CLIP}: not the skeleton this model was trained on: {difference}")
-    return motion
+    return replace(motion, skeleton=skeleton)
 
 
 def encode_reference(layout: FeatureLayout, motion: Motion) -> np.ndarray:
@@ -206,12 +208,14 @@ def compose_plan(layout: FeatureLayout, reference: Motion, joints: list[int]) ->
         channel_kept[s["rot"].start + 6 * i : s["rot"].start + 6 * (i + 1)] = j in kept
     for i, j in enumerate(layout.pos_joints.tolist()):
         channel_kept[s["pos"].start + 3 * i : s["pos"].start + 3 * (i + 1)] = j in kept
-    for i, j in enumerate(layout.contact_joints.tolist()):
-        channel_kept[s["contact"].start + i] = j in kept
+    for i, p in enumerate(layout.contact_points.tolist()):
+        channel_kept[s["contact"].start + i] = layout.skeleton.joint_of(p) in kept
     root_kept = layout.has_trajectory and layout.traj_joint in kept
     channel_kept[s["height"]] = root_kept
     channel_kept[s["velocity"]] = root_kept
-    if not channel_kept.any():
+    motion_kept = np.ones(layout.n_channels, dtype=bool)
+    motion_kept[s["contact"]] = False  # a contact label is no motion of its own
+    if not channel_kept[motion_kept].any():
         raise SinmdmError("--keep names no joint that moves in this model: nothing would follow the reference")
     if channel_kept.all():
         raise SinmdmError("--keep covers every joint that moves: nothing is left to generate")
@@ -289,13 +293,11 @@ def pin_trajectory(layout: FeatureLayout, motion: Motion, targets: np.ndarray, a
 
 def _shift_root(layout: FeatureLayout, motion: Motion, offset: np.ndarray) -> Motion:
     """Move the trajectory joint by world X/Z ``offset`` (F, 2), through its (static)
-    parent's frame."""
+    parent's frame (the file's axes for the root)."""
     world_offset = np.zeros((motion.n_frames, 3))
     world_offset[:, [0, 2]] = offset
-    parent = int(layout.skeleton.parents[layout.traj_joint])
-    if parent >= 0:
-        parent_rot = motion.world()[0][:, parent]
-        world_offset = (np.swapaxes(parent_rot, -1, -2) @ world_offset[..., None])[..., 0]
+    parent_rot, _ = layout.skeleton.parent_transform(*motion.world(), layout.traj_joint)
+    world_offset = (np.swapaxes(parent_rot, -1, -2) @ world_offset[..., None])[..., 0]
     translations = motion.translations.copy()
     translations[:, layout.traj_joint] += world_offset
     return replace(motion, translations=translations)

@@ -3,12 +3,13 @@
 Channels, in order (F frames x C channels):
 - ``rot``: 6D local rotation of every joint with rotation channels (the trajectory
   joint's rotation is global: its ancestors do not move);
-- ``height``: the trajectory joint's height (Y);
+- ``height``: the trajectory joint's height (along the world's up axis, whatever the
+  file's; see :mod:`sinmdm.body`);
 - ``velocity``: its horizontal velocity per frame, expressed in its own heading frame so
   a motif means the same whichever way the creature faces; integrated back on decode;
 - ``pos``: local translation of every other joint whose position channels vary;
   constant ones are stored once in the layout and not modelled;
-- ``contact``: 0/1 foot-contact label of each contact joint.
+- ``contact``: 0/1 foot-contact label of each contact point (a joint or an End Site).
 
 The trajectory joint is the first joint with position channels (the root, or the child
 of a 0-channel dummy root). Normalisation statistics are computed from the clip, with a
@@ -32,12 +33,12 @@ from .motion import Motion
 from .rotations import Array, matrix_to_6d, sixd_to_matrix
 from .skeleton import Skeleton
 
-# Std floors: rotations are unitless, lengths are fractions of the skeleton height,
+# Std floors: rotations are unitless, lengths are fractions of the body size,
 # contacts are 0/1. A constant channel is then scaled by its floor instead of blowing up.
 ROT_STD_FLOOR = 0.02
 LENGTH_STD_FLOOR = 0.005
 CONTACT_STD_FLOOR = 0.1
-VARYING = 1e-5  # a position channel varies if its range exceeds this fraction of the height
+VARYING = 1e-5  # a position channel varies if its range exceeds this fraction of the body size
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +48,7 @@ class FeatureLayout:
     traj_joint: int  # -1 when no joint has position channels
     heading_axis: int  # local axis of the trajectory joint whose heading defines "forward"
     pos_joints: np.ndarray
-    contact_joints: np.ndarray
+    contact_points: np.ndarray
     rest_translations: np.ndarray  # (J, 3) translations of the joints not modelled per frame
     start: np.ndarray  # (2,) the trajectory's X/Z at the first frame of the clip
     fps: float
@@ -70,7 +71,7 @@ class FeatureLayout:
             "height": 1 if self.has_trajectory else 0,
             "velocity": 2 if self.has_trajectory else 0,
             "pos": 3 * len(self.pos_joints),
-            "contact": len(self.contact_joints),
+            "contact": len(self.contact_points),
         }
         out, start = {}, 0
         for name, size in sizes.items():
@@ -84,22 +85,22 @@ class FeatureLayout:
 
     # -------------------------------------------------------------- building
     @classmethod
-    def from_motion(cls, motion: Motion, contact_joints: list[int]) -> FeatureLayout:
+    def from_motion(cls, motion: Motion, contact_points: list[int]) -> FeatureLayout:
         """The layout of ``motion`` (at the rate the model will see) and its statistics."""
         skeleton = motion.skeleton
         positioned = skeleton.positioned_joints
         traj = int(positioned[0]) if len(positioned) else -1
-        moving = np.ptp(motion.translations, axis=0).max(axis=-1) > VARYING * skeleton.height
+        moving = np.ptp(motion.translations, axis=0).max(axis=-1) > VARYING * skeleton.size
         pos_joints = np.array([j for j in positioned.tolist() if j != traj and moving[j]], dtype=np.int64)
         layout = cls(
             skeleton=skeleton,
             rot_joints=skeleton.rotating_joints,
             traj_joint=traj,
-            heading_axis=_heading_axis(motion.rotations[:, traj]) if traj >= 0 else 2,
+            heading_axis=_heading_axis(skeleton.frame @ motion.rotations[:, traj]) if traj >= 0 else 2,
             pos_joints=pos_joints,
-            contact_joints=np.asarray(contact_joints, dtype=np.int64),
+            contact_points=np.asarray(contact_points, dtype=np.int64),
             rest_translations=motion.translations.mean(axis=0),
-            start=motion.translations[0, traj, [0, 2]] if traj >= 0 else np.zeros(2),
+            start=(skeleton.frame @ motion.translations[0, traj])[[0, 2]] if traj >= 0 else np.zeros(2),
             fps=motion.fps,
             mean=np.zeros(0),
             std=np.zeros(0),
@@ -112,7 +113,7 @@ class FeatureLayout:
         return replace(layout, mean=features.mean(axis=0), std=np.maximum(spread, layout._std_floor()))
 
     def _std_floor(self) -> np.ndarray:
-        floor = np.full(self.n_channels, LENGTH_STD_FLOOR * self.skeleton.height)
+        floor = np.full(self.n_channels, LENGTH_STD_FLOOR * self.skeleton.size)
         floor[self.slices["rot"]] = ROT_STD_FLOOR
         floor[self.slices["contact"]] = CONTACT_STD_FLOOR
         return floor
@@ -124,14 +125,15 @@ class FeatureLayout:
         out = np.zeros((motion.n_frames, self.n_channels))
         out[:, s["rot"]] = matrix_to_6d(motion.rotations[:, self.rot_joints]).reshape(motion.n_frames, -1)
         if self.has_trajectory:
-            path = motion.translations[:, self.traj_joint]
+            frame = self.skeleton.frame  # the file's axes to the Y-up world
+            path = motion.translations[:, self.traj_joint] @ frame.T
             out[:, s["height"]] = path[:, 1:2]
             step = np.diff(path[:, [0, 2]], axis=0)
             step = np.concatenate([step, step[-1:]]) if len(step) else np.zeros((1, 2))
-            sin, cos = self._heading(motion.rotations[:, self.traj_joint])
+            sin, cos = self._heading(frame @ motion.rotations[:, self.traj_joint])
             out[:, s["velocity"]] = np.stack([cos * step[:, 0] - sin * step[:, 1], sin * step[:, 0] + cos * step[:, 1]], -1)
         out[:, s["pos"]] = motion.translations[:, self.pos_joints].reshape(motion.n_frames, -1)
-        out[:, s["contact"]] = contact_labels(motion, self.contact_joints.tolist())
+        out[:, s["contact"]] = contact_labels(motion, self.contact_points.tolist())
         return out
 
     def decode(self, features: np.ndarray, start: np.ndarray | None = None) -> Motion:
@@ -144,14 +146,14 @@ class FeatureLayout:
         rotations[:, self.rot_joints] = sixd_to_matrix(features[:, s["rot"]].reshape(frames, -1, 6))
         translations = np.broadcast_to(self.rest_translations, (frames, skeleton.n_joints, 3)).copy()
         if self.has_trajectory:
-            sin, cos = self._heading(rotations[:, self.traj_joint])
+            frame = self.skeleton.frame
+            sin, cos = self._heading(frame @ rotations[:, self.traj_joint])
             local = features[:, s["velocity"]]
             step = np.stack([cos * local[:, 0] + sin * local[:, 1], -sin * local[:, 0] + cos * local[:, 1]], -1)
             origin = self.start if start is None else np.asarray(start, dtype=np.float64)
             xz = origin + np.concatenate([np.zeros((1, 2)), np.cumsum(step[:-1], axis=0)])
-            translations[:, self.traj_joint, 0] = xz[:, 0]
-            translations[:, self.traj_joint, 1] = features[:, s["height"]][:, 0]
-            translations[:, self.traj_joint, 2] = xz[:, 1]
+            path = np.stack([xz[:, 0], features[:, s["height"]][:, 0], xz[:, 1]], axis=-1)
+            translations[:, self.traj_joint] = path @ frame  # back to the file's axes
         translations[:, self.pos_joints] = features[:, s["pos"]].reshape(frames, -1, 3)
         return Motion(skeleton, rotations, translations, 1.0 / self.fps)
 
@@ -188,7 +190,7 @@ class FeatureLayout:
             "traj_joint": self.traj_joint,
             "heading_axis": self.heading_axis,
             "pos_joints": self.pos_joints.tolist(),
-            "contact_joints": self.contact_joints.tolist(),
+            "contact_points": self.contact_points.tolist(),
             "rest_translations": self.rest_translations.tolist(),
             "start": self.start.tolist(),
             "fps": self.fps,
@@ -198,7 +200,10 @@ class FeatureLayout:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureLayout:
-        ints = {k: np.asarray(data[k], dtype=np.int64) for k in ("rot_joints", "pos_joints", "contact_joints")}
+        ints = {k: np.asarray(data[k], dtype=np.int64) for k in ("rot_joints", "pos_joints")}
+        # Runs written before End Sites could be contacts named them contact joints (the
+        # same indices: points start with the joints).
+        ints["contact_points"] = np.asarray(data.get("contact_points", data.get("contact_joints")), dtype=np.int64)
         floats = {k: np.asarray(data[k], dtype=np.float64) for k in ("start", "mean", "std")}
         return cls(
             skeleton=Skeleton.from_dict(data["skeleton"]),

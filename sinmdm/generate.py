@@ -198,7 +198,7 @@ def clean_motions(
     contacts its own features predict, at the heights the feet rest at in ``reference``.
     ``given`` (frames, joints) marks parts to keep exactly; ``loop`` says each motion's
     last frame flows into its first."""
-    contacts = run.layout.contact_joints.tolist()
+    contacts = run.layout.contact_points.tolist()
     planted = planted_heights(reference, contacts)
     drag = drag_speeds(reference, contacts, planted)
     scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]

@@ -149,14 +149,14 @@ def reassembled(features: np.ndarray, frames: int, rng: np.random.Generator, min
     return np.concatenate(pieces)[:frames]
 
 
-def foot_sliding(motion: Motion, contacts: list[int], planted: np.ndarray, height: float) -> float:
-    """Mean horizontal speed (heights per second) of the contact joints over the frames
+def foot_sliding(motion: Motion, contacts: list[int], planted: np.ndarray, size: float) -> float:
+    """Mean horizontal speed (body sizes per second) of the contact points over the frames
     where each is within HEIGHT_MARGIN of its planted height (taken from the input)."""
     if not contacts or motion.n_frames < 2:
         return 0.0
-    world = motion.world_positions()[:, contacts]
-    speed = np.linalg.norm(np.diff(world[..., [0, 2]], axis=0), axis=-1) * motion.fps / height
-    low = world[1:, :, 1] < planted + HEIGHT_MARGIN * height
+    world = motion.world_points()[:, contacts]
+    speed = np.linalg.norm(np.diff(world[..., [0, 2]], axis=0), axis=-1) * motion.fps / size
+    low = world[1:, :, 1] < planted + HEIGHT_MARGIN * size
     return float(speed[low].mean()) if low.any() else 0.0
 
 
@@ -166,7 +166,7 @@ def jerk(motion: Motion) -> float:
         return 0.0
     world = motion.world_positions()
     third = np.diff(world, n=3, axis=0) * motion.fps**3
-    return float(np.linalg.norm(third, axis=-1).mean() / motion.skeleton.height)
+    return float(np.linalg.norm(third, axis=-1).mean() / motion.skeleton.size)
 
 
 @dataclass
@@ -217,7 +217,7 @@ def evaluate(reference: Motion, samples: list[Motion], contacts: list[int], seed
         per["gd"].append(global_diversity(d, scale))
         per["ld"].append(local_diversity(d, scale))
         per["rgd"].append(global_diversity(distances(ref, reassembled(ref, len(f), rng)), scale))
-    height = reference.skeleton.height
+    size = reference.skeleton.size
     planted = planted_heights(reference, contacts)
     cov = np.mean(per["cov"], axis=0)
     return Report(
@@ -228,8 +228,8 @@ def evaluate(reference: Motion, samples: list[Motion], contacts: list[int], seed
         global_diversity_reassembled=float(np.mean(per["rgd"])),
         local_diversity=float(np.mean(per["ld"])),
         inter_sample_diversity=inter_sample_diversity(feats, scale),
-        sliding=float(np.mean([foot_sliding(s, contacts, planted, height) for s in samples])),
-        sliding_input=foot_sliding(reference, contacts, planted, height),
+        sliding=float(np.mean([foot_sliding(s, contacts, planted, size) for s in samples])),
+        sliding_input=foot_sliding(reference, contacts, planted, size),
         jerk=float(np.mean([jerk(s) for s in samples])),
         jerk_input=jerk(reference),
         samples=len(samples),

@@ -63,6 +63,10 @@ class Motion:
     def world_positions(self) -> np.ndarray:
         return self.world()[1]
 
+    def world_points(self) -> np.ndarray:
+        """World positions (F, J + E, 3) of the joints, then the End Sites."""
+        return self.skeleton.world_points(*self.world())
+
     def resample(self, fps: float) -> Motion:
         """The same motion at ``fps``: translations interpolated linearly, rotations by
         slerp. An integer ratio (60 -> 30) keeps exactly every other frame."""

@@ -49,8 +49,9 @@ class RigPreset:
     def matches(self, skeleton: Skeleton) -> bool:
         return all(skeleton.find(n) is not None for n in self.match)
 
-    def contact_joints(self, skeleton: Skeleton) -> list[int]:
-        return [skeleton.index(n) for n in self.contacts]
+    def contact_points(self, skeleton: Skeleton) -> list[int]:
+        """The contacts as points: joint names, or End Sites as ``"<joint> End Site"``."""
+        return [skeleton.point_index(n) for n in self.contacts]
 
     def part(self, skeleton: Skeleton, name: str) -> list[int]:
         if name not in self.parts:

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from .atomic import atomic_path
-from .contacts import choose_contact_joints, contact_labels
+from .contacts import choose_contacts, contact_labels
 from .errors import SinmdmError
 from .motion import Motion
 from .presets import resolve_preset
@@ -50,12 +50,14 @@ class Actor:
     """One figure: ``points`` (F, P, 3) world positions of its joints and End Sites;
     ``parents`` (P,) the point each bone starts from (-1: no bone); ``given`` (F, P) how
     much of the bone ending at each point is given (0 generated .. 1 given), or None for
-    a single ``style``; ``contacts`` (F, P) True where a point rests on the floor."""
+    a single ``style``; ``contacts`` (F, P) True where a point rests on the floor; ``size``
+    the body size (:attr:`sinmdm.skeleton.Skeleton.size`)."""
 
     points: np.ndarray
     parents: np.ndarray
     given: Optional[np.ndarray]
     contacts: np.ndarray
+    size: float
     style: str = "plain"
     shade: int = 0
 
@@ -69,17 +71,17 @@ def actor(motion: Motion, *, given: Optional[np.ndarray] = None, style: str = "p
     makes it: a bone is coloured by the joint whose rotation orients it (its start)."""
     skeleton = motion.skeleton
     world_rot, world_pos = motion.world()
-    points = np.concatenate([world_pos, skeleton.end_site_positions(world_rot, world_pos)], axis=1)
-    parents = np.concatenate([skeleton.parents, skeleton.end_site_parents]).astype(np.int64)
+    points = skeleton.world_points(world_rot, world_pos)
+    parents = skeleton.point_parents
     bone_given = None
     if given is not None:
         if given.shape != (motion.n_frames, skeleton.n_joints):
             raise ValueError("given must be (frames, joints)")
         bone_given = np.where(parents >= 0, given[:, np.maximum(parents, 0)], given[:, [0]])
-    joints, _ = choose_contact_joints(motion, None, resolve_preset(skeleton, None))
+    feet, _ = choose_contacts(motion, None, resolve_preset(skeleton, None))
     contacts = np.zeros(points.shape[:2], dtype=bool)
-    contacts[:, joints] = contact_labels(motion, joints) > 0.5
-    return Actor(points, parents, bone_given, contacts, style, shade)
+    contacts[:, feet] = contact_labels(motion, feet) > 0.5
+    return Actor(points, parents, bone_given, contacts, skeleton.size, style, shade)
 
 
 # ----------------------------------------------------------------------------- camera
@@ -347,9 +349,8 @@ def _floor(actors: Sequence[Actor]) -> float:
 
 
 def _scale(actors: Sequence[Actor]) -> float:
-    """A body size: the median over actors of their extent in their first frame."""
-    sizes = [np.ptp(a.points[0], axis=0).max() for a in actors]
-    return float(max(np.median(sizes), 1e-6))
+    """The median body size of the actors."""
+    return float(max(np.median([a.size for a in actors]), 1e-6))
 
 
 def _parse_size(size: Optional[str], default: tuple[int, int]) -> tuple[int, int]:

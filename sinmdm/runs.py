@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -143,9 +143,15 @@ class Run:
     _clip: Optional[Motion] = field(default=None, repr=False)
 
     def clip(self) -> Motion:
-        """The training clip (the run's copy, CLIP) at the model's frame rate."""
+        """The training clip (the run's copy, CLIP) at the model's frame rate, on the
+        model's skeleton (its up axis and body size)."""
         if self._clip is None:
-            self._clip = read_bvh(self.path / CLIP).resample(self.layout.fps)
+            skeleton = self.layout.skeleton
+            motion = read_bvh(self.path / CLIP, up=skeleton.up).resample(self.layout.fps)
+            difference = skeleton.difference(motion.skeleton)
+            if difference:
+                raise SinmdmError(f"{self.path / CLIP}: not the clip this model was trained on: {difference}")
+            self._clip = replace(motion, skeleton=skeleton)
         return self._clip
 
     def clip_features(self) -> np.ndarray:

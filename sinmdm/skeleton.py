@@ -7,6 +7,7 @@ batched matrix product, so the cost in Python is the tree depth, never frames or
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,6 +20,15 @@ from .rotations import VALID_ORDERS, Array, order_to_axes
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
+# The file's up axis and the rotation taking its coordinates to the Y-up world every
+# measurement uses (a Z-up file's (x, y, z) is (x, z, -y) there: right-handed, so a
+# rotation, and the file's own channels are never changed).
+UP_FRAMES = {
+    "y": np.eye(3),
+    "z": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]),
+}
+END_SITE = "End Site"
+_END_SITE_NAME = re.compile(r"(.+?)\s+end\s*site(?:\s+(\d+))?", re.IGNORECASE)
 
 
 def base_name(name: str) -> str:
@@ -41,7 +51,16 @@ def _is_preorder(parents: list[int]) -> bool:
 @dataclass(frozen=True, eq=False)
 class Skeleton:
     """Joint names, parents (-1 for the root), rest offsets (J, 3), per-joint channel
-    names in file order, and End Sites (their parent joint and offset)."""
+    names in file order, and End Sites (their parent joint and offset).
+
+    ``end_site_slots`` (E,) says where each End Site stands among its parent's children
+    in the file: after that many of its child joints (default: after all of them).
+    ``up`` is the file's up axis ("y" or "z"); ``measured_size`` the body size measured
+    from a clip (see :mod:`sinmdm.body`), 0 when none was measured.
+
+    *Points* are the joints followed by the End Sites (J + E of them): anything that can
+    touch the floor, with :attr:`point_parents` and :attr:`point_names`.
+    """
 
     names: tuple[str, ...]
     parents: np.ndarray
@@ -49,6 +68,9 @@ class Skeleton:
     channels: tuple[tuple[str, ...], ...]
     end_site_parents: np.ndarray
     end_site_offsets: np.ndarray
+    end_site_slots: np.ndarray | None = None
+    up: str = "y"
+    measured_size: float = 0.0
 
     def __post_init__(self) -> None:
         parents = self.parents
@@ -70,6 +92,17 @@ class Skeleton:
         if len(set(self.names)) != len(self.names):
             dup = sorted({n for n in self.names if self.names.count(n) > 1})
             raise SinmdmError(f"duplicate joint names: {', '.join(dup)}")
+        if np.any(self.end_site_parents < 0) or np.any(self.end_site_parents >= len(parents)):
+            raise SinmdmError("an End Site below a joint the skeleton does not have")
+        children = np.bincount(parents[1:], minlength=len(parents))[self.end_site_parents]
+        slots = children if self.end_site_slots is None else np.asarray(self.end_site_slots, dtype=np.int64)
+        if slots.shape != children.shape or np.any(slots < 0) or np.any(slots > children):
+            raise SinmdmError("End Sites placed among children their parent does not have")
+        object.__setattr__(self, "end_site_slots", slots.astype(np.int64))
+        if self.up not in UP_FRAMES:
+            raise SinmdmError(f"unknown up axis '{self.up}' (use {' or '.join(UP_FRAMES)})")
+        if not (np.isfinite(self.measured_size) and self.measured_size >= 0):
+            raise SinmdmError(f"a body size must be a positive number, got {self.measured_size}")
 
     # ----------------------------------------------------------------- structure
     @property
@@ -128,6 +161,61 @@ class Skeleton:
             return self.index(name)
         except SinmdmError:
             return None
+
+    # ---------------------------------------------------------------- points
+    @property
+    def n_points(self) -> int:
+        """Joints and End Sites."""
+        return self.n_joints + len(self.end_site_parents)
+
+    @cached_property
+    def point_parents(self) -> np.ndarray:
+        """(J + E,) the joint each point hangs from (-1 for the root)."""
+        return np.concatenate([self.parents, self.end_site_parents]).astype(np.int64)
+
+    @cached_property
+    def point_names(self) -> tuple[str, ...]:
+        """Joint names, then ``"<joint> End Site"`` (numbered from 1 where a joint has several)."""
+        counts = np.bincount(self.end_site_parents, minlength=self.n_joints)
+        seen = np.zeros(self.n_joints, dtype=np.int64)
+        ends = []
+        for p in self.end_site_parents.tolist():
+            seen[p] += 1
+            ends.append(f"{self.names[p]} {END_SITE}" + (f" {seen[p]}" if counts[p] > 1 else ""))
+        return self.names + tuple(ends)
+
+    def point_index(self, name: str) -> int:
+        """Index of a point by name: a joint as in :meth:`index`, or an End Site as
+        ``"<joint> End Site"`` (``"<joint> End Site 2"`` for the second of several)."""
+        if name in self._point_by_name:
+            return self._point_by_name[name]
+        end = _END_SITE_NAME.fullmatch(name.strip())
+        if end is None:
+            return self.index(name)
+        joint = self.index(end.group(1))
+        mine = np.flatnonzero(self.end_site_parents == joint)
+        k = int(end.group(2) or 1) - 1
+        if not 0 <= k < len(mine):
+            raise SinmdmError(f"joint '{self.names[joint]}' has {len(mine)} End Site(s), so there is no '{name}'")
+        return self.n_joints + int(mine[k])
+
+    def point_offsets(self, points: np.ndarray) -> np.ndarray:
+        """(K, 3) each point's offset from its parent in the rest pose."""
+        return np.concatenate([self.offsets, self.end_site_offsets])[np.asarray(points, dtype=np.int64)]
+
+    def subtree_points(self, joint: int) -> list[int]:
+        """The points of ``joint``'s subtree: its joints, then the End Sites below them."""
+        joints = self.subtree(joint)
+        below = np.flatnonzero(np.isin(self.end_site_parents, joints)) + self.n_joints
+        return joints + below.tolist()
+
+    def joint_of(self, point: int) -> int:
+        """The joint a point is, or the joint an End Site hangs from."""
+        return point if point < self.n_joints else int(self.end_site_parents[point - self.n_joints])
+
+    @cached_property
+    def _point_by_name(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.point_names)}
 
     @cached_property
     def _by_name(self) -> dict[str, int]:
@@ -200,6 +288,10 @@ class Skeleton:
         levels, parent_slots, inverse = self._levels
         g_rot = [rotations[..., levels[0], :, :]]
         g_pos = [translations[..., levels[0], :]]
+        if self.up != "y":  # the world is Y-up whatever the file's axes
+            frame = self.frame if xp is np else torch.as_tensor(self.frame, dtype=rotations.dtype, device=rotations.device)
+            g_rot[0] = frame @ g_rot[0]
+            g_pos[0] = (frame @ g_pos[0][..., None])[..., 0]
         for level, parent in zip(levels[1:], parent_slots):
             prot = g_rot[-1][..., parent, :, :]
             g_pos.append(g_pos[-1][..., parent, :] + (prot @ translations[..., level, :, None])[..., 0])
@@ -216,6 +308,26 @@ class Skeleton:
         p = self.end_site_parents
         return world_pos[..., p, :] + (world_rot[..., p, :, :] @ offsets[:, :, None])[..., 0]
 
+    def world_points(self, world_rot: Array, world_pos: Array) -> Array:
+        """World positions (..., J + E, 3) of every point: joints, then End Sites."""
+        ends = self.end_site_positions(world_rot, world_pos)
+        return torch.cat([world_pos, ends], dim=-2) if isinstance(world_pos, torch.Tensor) else np.concatenate([world_pos, ends], axis=-2)
+
+    def parent_transform(self, world_rot: np.ndarray, world_pos: np.ndarray, joint: int) -> tuple[np.ndarray, np.ndarray]:
+        """World rotation (F, 3, 3) and position (F, 3) of ``joint``'s parent, from world
+        rotations (F, J, 3, 3) and positions (F, J, 3); for the root, the file's axes in
+        the world. A joint's new world transform is its local one in this frame."""
+        parent = int(self.parents[joint])
+        if parent >= 0:
+            return world_rot[:, parent], world_pos[:, parent]
+        frames = len(world_rot)
+        return np.broadcast_to(self.frame, (frames, 3, 3)), np.zeros((frames, 3))
+
+    @property
+    def frame(self) -> np.ndarray:
+        """(3, 3) the rotation from the file's coordinates to the Y-up world."""
+        return UP_FRAMES[self.up]
+
     def rest_positions(self) -> np.ndarray:
         """World positions of joints and End Sites (J + E, 3) in the rest pose."""
         rot = np.broadcast_to(np.eye(3), (self.n_joints, 3, 3))
@@ -223,21 +335,22 @@ class Skeleton:
         return np.concatenate([world_pos, self.end_site_positions(world_rot, world_pos)])
 
     @cached_property
-    def height(self) -> float:
-        """Extent of the rest pose along the up axis (Y), the scale every tolerance uses.
+    def rest_height(self) -> float:
+        """Extent of the rest pose along the up axis. A rest pose lying flat falls back to
+        its largest extent, so it is never degenerate."""
+        return extent_height(np.ptp(self.rest_positions(), axis=0))
 
-        A creature lying flat in its rest pose falls back to its largest extent, so the
-        scale is never degenerate.
-        """
-        extent = np.ptp(self.rest_positions(), axis=0)
-        largest = float(extent.max())
-        if largest <= 0:
-            return 1.0
-        return float(extent[1]) if extent[1] >= 0.1 * largest else largest
+    @property
+    def size(self) -> float:
+        """The body size every tolerance that scales with the creature uses: measured from
+        the clip (:mod:`sinmdm.body`) where it was, else the rest pose's height."""
+        return self.measured_size if self.measured_size > 0 else self.rest_height
 
     # ------------------------------------------------------------ comparisons
     def difference(self, other: Skeleton) -> str | None:
         """None when both skeletons are the same, else one line naming what differs."""
+        if self.up != other.up:
+            return f"a different up axis ({other.up} where the model's is {self.up}; see --up)"
         if self.names != other.names:
             missing = [n for n in self.names if n not in other.names]
             extra = [n for n in other.names if n not in self.names]
@@ -250,7 +363,7 @@ class Skeleton:
         diff = [self.names[j] for j in range(self.n_joints) if self.parents[j] != other.parents[j]]
         if diff:
             return "different parents for joints " + ", ".join(diff[:8])
-        tol = 1e-4 * max(self.height, other.height)
+        tol = 1e-4 * max(self.size, other.size)
         diff = [self.names[j] for j in np.flatnonzero(np.abs(self.offsets - other.offsets).max(axis=1) > tol)]
         if diff:
             return "different bone offsets for joints " + ", ".join(diff[:8])
@@ -275,6 +388,9 @@ class Skeleton:
             "channels": [list(c) for c in self.channels],
             "end_site_parents": self.end_site_parents.tolist(),
             "end_site_offsets": self.end_site_offsets.tolist(),
+            "end_site_slots": self.end_site_slots.tolist(),
+            "up": self.up,
+            "measured_size": self.measured_size,
         }
 
     @classmethod
@@ -286,4 +402,18 @@ class Skeleton:
             channels=tuple(tuple(c) for c in data["channels"]),
             end_site_parents=np.asarray(data["end_site_parents"], dtype=np.int64),
             end_site_offsets=np.asarray(data["end_site_offsets"], dtype=np.float64).reshape(-1, 3),
+            # Runs written before these were recorded: End Sites after the children, Y up,
+            # and the rest pose's height as the size.
+            end_site_slots=None if data.get("end_site_slots") is None else np.asarray(data["end_site_slots"], dtype=np.int64),
+            up=str(data.get("up", "y")),
+            measured_size=float(data.get("measured_size", 0.0)),
         )
+
+
+def extent_height(extent: np.ndarray) -> float:
+    """A height from extents (..., 3) along X, Y (up) and Z: the Y extent, or the largest
+    one where the body lies flat (Y under a tenth of it), so a scale is never degenerate."""
+    largest = float(np.max(extent))
+    if largest <= 0:
+        return 1.0
+    return float(extent[1]) if extent[1] >= 0.1 * largest else largest

@@ -24,7 +24,7 @@ import copy
 import math
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -37,7 +37,7 @@ from . import __version__
 from .atomic import atomic_write
 from .bvh import read_bvh, write_bvh
 from .checkpoint import load_checkpoint, save_checkpoint
-from .contacts import choose_contact_joints
+from .contacts import choose_contacts
 from .diffusion import Diffusion
 from .errors import SinmdmError
 from .features import FeatureLayout, principal_axes
@@ -145,31 +145,35 @@ def train(
     fps: Optional[float] = None,
     contacts: Optional[list[str]] = None,
     preset: Optional[str] = None,
+    up: Optional[str] = None,
     resume: bool = False,
     force: bool = False,
     console: Optional[Console] = None,
 ) -> tuple[Path, bool]:
     """Train on ``clip`` into the run folder ``out``. Returns the folder and whether the
     run finished (False when it was stopped and left resumable). ``force`` starts afresh
-    over an existing run; the folder is locked against a second training meanwhile."""
+    over an existing run; the folder is locked against a second training meanwhile. ``up``
+    is the clip's up axis (default: detected; see :mod:`sinmdm.body`)."""
     console = console or Console(stderr=True)
-    motion = read_bvh(clip).at_training_rate(fps)
     checkpoint_path = out / CHECKPOINT
     state: dict[str, Any] | None = None
     if resume:
         state = load_checkpoint(checkpoint_path, device)
         layout = FeatureLayout.from_dict(state["layout"])
+        motion = read_bvh(clip, up=layout.skeleton.up).at_training_rate(fps)
         diff = layout.skeleton.difference(motion.skeleton)
         if diff:
             raise SinmdmError(f"{clip}: not the clip this run was trained on: {diff}")
+        motion = replace(motion, skeleton=layout.skeleton)  # the size it was trained with
         saved = TrainSettings(**state["settings"])
         settings = TrainSettings(**{**asdict(saved), "steps": settings.steps, "minutes": settings.minutes})
     else:
+        motion = read_bvh(clip, up=up).at_training_rate(fps)
         if checkpoint_path.exists() and not force:
             raise SinmdmError(
                 f"{out} already holds a trained run: pass --resume to continue it, --force to start again, or choose --out"
             )
-        joints, _ = choose_contact_joints(motion, contacts, resolve_preset(motion.skeleton, preset))
+        joints, _ = choose_contacts(motion, contacts, resolve_preset(motion.skeleton, preset))
         layout = FeatureLayout.from_motion(motion, joints)
 
     encoded = layout.encode(motion)
@@ -216,7 +220,7 @@ def train(
 
         console.print(
             f"[bold]{clip.name}[/]: {motion.length_text}, {layout.n_channels} feature channels, "
-            f"contacts: {', '.join(layout.skeleton.names[j] for j in layout.contact_joints) or 'none'}"
+            f"contacts: {', '.join(layout.skeleton.point_names[p] for p in layout.contact_points) or 'none'}"
         )
         console.print(
             f"model: {network.parameter_count() / 1e6:.2f} M parameters, {config.blocks} blocks, window {config.window}, "
@@ -308,7 +312,7 @@ def train(
                 "clip": str(clip),
                 "fps": motion.fps,
                 "frames": motion.n_frames,
-                "contacts": [layout.skeleton.names[j] for j in layout.contact_joints],
+                "contacts": [layout.skeleton.point_names[p] for p in layout.contact_points],
                 "model": config.to_dict(),
                 "receptive_field": config.receptive_field,
                 "parameters": network.parameter_count(),

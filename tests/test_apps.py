@@ -58,7 +58,7 @@ def _cli(capsys, *args: str) -> list[Path]:
 def _world_error(a, b, frames_a, frames_b) -> float:
     """Largest world-position difference between frames of two motions, in heights."""
     pa, pb = a.world_positions()[frames_a], b.world_positions()[frames_b]
-    return float(np.abs(pa - pb).max() / a.skeleton.height)
+    return float(np.abs(pa - pb).max() / a.skeleton.size)
 
 
 def _reference(run_dir: Path):
@@ -145,7 +145,7 @@ def test_compose_keeps_the_named_joints(model, tmp_path, capsys):
     names = ["Hips", "LeftLeg", "LeftFoot"]
     kept = [ref.skeleton.index(n) for n in names]
     frames = np.arange(90)
-    assert np.abs(out.world_positions()[:, kept] - ref.world_positions()[:, kept]).max() < TOLERANCE * ref.skeleton.height
+    assert np.abs(out.world_positions()[:, kept] - ref.world_positions()[:, kept]).max() < TOLERANCE * ref.skeleton.size
     head = ref.skeleton.index("Head")
     assert np.abs(out.world_positions()[:, head] - ref.world_positions()[:, head]).max() > TOLERANCE
     assert _world_error(out, ref, frames, frames) > TOLERANCE
@@ -289,7 +289,7 @@ def test_seam_jump_sees_a_pop(model):
     _, ref = _reference(run_dir)
     assert seam_jump(ref, ref, [45], 4) < 1.5
     translations = ref.translations.copy()
-    translations[45:, 0, 0] += 5 * ref.skeleton.height  # the whole body jumps sideways (this clip is fast)
+    translations[45:, 0, 0] += 5 * ref.skeleton.size  # the whole body jumps sideways (this clip is fast)
     popped = type(ref)(ref.skeleton, ref.rotations, translations, ref.frame_time)
     assert seam_jump(ref, popped, [45], 4) > 2
     assert seam_jump(ref, popped, [20], 4) < 1.5  # the pop is not near this seam
@@ -311,7 +311,7 @@ def test_style_transfer_on_the_xia_pair(tmp_path, capsys):
     [path] = _cli(capsys, "compose", "--model", run_dir, "--keep", "lower_body", "--steps", "5", "--out", tmp_path / "c")
     out, ref = read_bvh(path), read_bvh(style).resample(30)
     legs = [ref.skeleton.index(n) for n in ("Hips", "LeftUpLeg", "LeftFoot", "RightToeBase")]
-    error = np.abs(out.world_positions()[:, legs] - ref.world_positions()[:, legs]).max() / ref.skeleton.height
+    error = np.abs(out.world_positions()[:, legs] - ref.world_positions()[:, legs]).max() / ref.skeleton.size
     assert error < TOLERANCE
 
 

@@ -22,7 +22,7 @@ def assert_round_trip(path, tmp_path) -> None:
     assert second.n_frames == first.n_frames
     assert second.frame_time == pytest.approx(first.frame_time, rel=1e-9)
     err = np.abs(second.world_positions() - first.world_positions()).max()
-    assert err <= 1e-5 * first.skeleton.height
+    assert err <= 1e-5 * first.skeleton.size
 
 
 def test_mixed_channel_counts_and_orders(write_clip, tmp_path):
@@ -80,7 +80,7 @@ def test_quirks_read_and_round_trip(quirk, write_clip, tmp_path):
     motion = read_bvh(path)
     assert motion.n_frames == FRAMES  # the last frame survives a missing trailing newline
     assert len(motion.skeleton.end_site_parents) == 4
-    tol = 1e-3 * plain.skeleton.height if "number_format" in quirk else 1e-9
+    tol = 1e-3 * plain.skeleton.size if "number_format" in quirk else 1e-9
     np.testing.assert_allclose(motion.world_positions(), plain.world_positions(), atol=tol)
     assert_round_trip(path, tmp_path)
 

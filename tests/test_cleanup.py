@@ -91,7 +91,7 @@ def test_bone_lengths_do_not_change(legs):
 def test_the_rest_of_the_body_keeps_its_pose_and_moves_only_a_little_with_the_root():
     motion = creature(4)
     cleaned = cleanup(motion, feet(motion), alternating_contacts(4), planted=np.zeros(4))
-    height = motion.skeleton.height
+    height = motion.skeleton.size
     body = [motion.skeleton.index(n) for n in ["Head"] + [f"Hip{i}" for i in range(4)]]
 
     def around_root(m: Motion) -> np.ndarray:
@@ -109,7 +109,7 @@ def test_the_rest_of_the_body_keeps_its_pose_and_moves_only_a_little_with_the_ro
 
 def test_a_body_drifting_over_planted_feet_is_held_by_its_root_not_by_bending_its_legs():
     motion = creature(4)
-    height = motion.skeleton.height
+    height = motion.skeleton.size
     translations = motion.translations.copy()
     translations[:, 0, 0] = 0.4 * ROOT_REACH * height * np.linspace(-1, 1, FRAMES)  # within the root's reach
     drifting = replace(motion, translations=translations)
@@ -144,7 +144,7 @@ def test_feet_are_kept_above_the_floor():
     joints = feet(low)
     assert low.world_positions()[:, joints, 1].max() < 0  # sunk into the floor
     cleaned = cleanup(low, joints, np.zeros((FRAMES, 2), dtype=bool), planted=np.zeros(2))
-    assert cleaned.world_positions()[:, joints, 1].min() > -1e-3 * motion.skeleton.height
+    assert cleaned.world_positions()[:, joints, 1].min() > -1e-3 * motion.skeleton.size
 
 
 def test_drag_speed_is_how_fast_the_clip_moves_a_low_joint_along_the_floor():
@@ -157,7 +157,7 @@ def test_drag_speed_is_how_fast_the_clip_moves_a_low_joint_along_the_floor():
 
 def test_touching_down_fast_is_not_a_drag():
     motion = creature(2)
-    height = motion.skeleton.height
+    height = motion.skeleton.size
     translations = motion.translations.copy()
     # The feet swing in fast and high, touch down at frame 20 and then stand still: the
     # frame that crosses into the contact band is fast, but the clip never drags a foot.
@@ -199,7 +199,7 @@ def test_free_feet_dragged_along_the_floor_are_lifted_unless_the_clip_drags_them
     motion = creature(4)  # no contact labelled; every foot slides along the floor
     joints = feet(motion)
     free = np.zeros((FRAMES, 4), dtype=bool)
-    band = CONTACT_REACH * motion.skeleton.height
+    band = CONTACT_REACH * motion.skeleton.size
     dragging_clip = cleanup(motion, joints, free, planted=np.zeros(4), drag=np.full(4, 2 * SPEED * motion.fps))
     assert np.abs(dragging_clip.world_positions()[:, joints, 1]).max() < 1e-6 * band  # left on the floor
     lifted = cleanup(motion, joints, free, planted=np.zeros(4), drag=np.zeros(4))
@@ -210,7 +210,7 @@ def test_free_feet_dragged_along_the_floor_are_lifted_unless_the_clip_drags_them
 
 def test_feet_low_and_still_in_the_output_are_pinned_though_not_predicted():
     motion = creature(4)
-    height = motion.skeleton.height
+    height = motion.skeleton.size
     translations = motion.translations.copy()
     creep = 0.3 * SPEED_LIMIT * height / motion.fps  # per frame: slow enough to be a contact
     translations[:, 0, 0] = creep * np.arange(FRAMES)
@@ -228,7 +228,7 @@ def test_a_dragged_foot_that_was_only_kept_off_the_floor_is_lifted_too():
     translations[:, 0, 1] -= 0.5  # and sunk into it
     low = replace(motion, translations=translations)
     joints = feet(low)
-    band = CONTACT_REACH * motion.skeleton.height
+    band = CONTACT_REACH * motion.skeleton.size
     cleaned = cleanup(low, joints, np.zeros((FRAMES, 2), dtype=bool), planted=np.zeros(2), drag=np.zeros(2))
     assert cleaned.world_positions()[:, joints, 1].min() > band * (1 - 1e-6)  # above the band, not on the floor
 

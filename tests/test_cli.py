@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -27,9 +28,11 @@ def test_info_describes_the_clip(write_clip, capsys):
 
 def test_info_contact_override(write_clip, capsys):
     path = write_clip(synthetic_bvh(45))
-    assert run(["info", str(path), "--contacts", "LeftFoot,RightFoot", "--no-tree"]) == 0
+    assert run(["info", str(path), "--contacts", "LeftFoot,RightFoot End Site", "--no-tree"]) == 0
     out = capsys.readouterr().out
-    assert "LeftFoot, RightFoot  [given]" in out
+    assert "2  [given]" in out
+    assert re.search(r"\n +LeftFoot +planted in \d+% of frames, rests at height", out)
+    assert re.search(r"\n +RightFoot End Site +planted in", out)
     assert "joint tree" not in out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sinmdm.contacts import choose_contact_joints, contact_labels, detect_contact_joints
+from sinmdm.contacts import choose_contacts, contact_labels, detect_contacts
 from sinmdm.errors import SinmdmError
 from sinmdm.motion import Motion
 from sinmdm.presets import find_preset, load_preset, match_preset
@@ -57,7 +57,7 @@ def walker(legs: int, frames: int = 120, fps: float = 30.0) -> Motion:
 @pytest.mark.parametrize("legs", [2, 4, 8])
 def test_detects_the_feet_of_any_number_of_legs(legs):
     motion = walker(legs)
-    found = detect_contact_joints(motion)
+    found = detect_contacts(motion)
     assert [motion.skeleton.names[j] for j in found] == [f"Foot{k}" for k in range(legs)]
 
 
@@ -73,17 +73,17 @@ def test_labels_follow_stance_and_swing():
 
 def test_a_flying_creature_has_no_false_contacts_on_its_tail():
     motion = walker(4)
-    found = detect_contact_joints(motion)
+    found = detect_contacts(motion)
     assert motion.skeleton.index("Tail") not in found
 
 
 def test_user_names_override_presets_and_detection():
     motion = walker(2)
-    joints, source = choose_contact_joints(motion, ["Knee0", "Foot1"])
+    joints, source = choose_contacts(motion, ["Knee0", "Foot1"])
     assert joints == [2, 6] and source == "given"
     with pytest.raises(SinmdmError, match="no joint named 'Paw'"):
-        choose_contact_joints(motion, ["Paw"])
-    joints, source = choose_contact_joints(motion)
+        choose_contacts(motion, ["Paw"])
+    joints, source = choose_contacts(motion)
     assert source == "detected"
 
 
@@ -98,7 +98,7 @@ def test_preset_matching_ignores_prefixes(tmp_path):
     )
     preset = load_preset(tmp_path / "tiny.toml")
     assert preset.matches(skeleton)
-    assert preset.contact_joints(skeleton) == [3]
+    assert preset.contact_points(skeleton) == [3]
     assert preset.part(skeleton, "legs") == [2, 3]
     assert preset.part(skeleton, "core") == [0, 1]
     with pytest.raises(SinmdmError, match="no body part 'wings'"):

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from sinmdm.bvh import read_bvh, write_bvh
 from sinmdm.cli import run
-from sinmdm.contacts import choose_contact_joints
+from sinmdm.contacts import choose_contacts
 from sinmdm.presets import match_preset
 
 EXAMPLES = ROOT / "examples"
@@ -33,7 +33,7 @@ def test_make_dragon_rebuilds_the_committed_clip(tmp_path):
     assert committed.skeleton.difference(built.skeleton) is None
     assert committed.n_frames == built.n_frames == 720
     error = np.abs(committed.world_positions() - built.world_positions()).max()
-    assert error < 1e-4 * committed.skeleton.height
+    assert error < 1e-4 * committed.skeleton.size
 
 
 def test_the_dragon_is_a_winged_quadruped_with_planted_feet():
@@ -42,19 +42,19 @@ def test_the_dragon_is_a_winged_quadruped_with_planted_feet():
     assert 38 <= skeleton.n_joints <= 48 and len(skeleton.end_site_parents) >= 10
     preset = match_preset(skeleton)
     assert preset is not None and preset.name == "dragon"
-    toes, _ = choose_contact_joints(motion, None, preset)
+    toes, _ = choose_contacts(motion, None, preset)
     assert sorted(skeleton.names[j] for j in toes) == ["LeftFrontToe", "LeftHindToe", "RightFrontToe", "RightHindToe"]
     world = motion.world_positions()[:, toes]
-    on_floor = world[1:, :, 1] < 0.005 * skeleton.height
+    on_floor = world[1:, :, 1] < 0.005 * skeleton.size
     speed = np.linalg.norm(np.diff(world[:, :, [0, 2]], axis=0), axis=-1) * motion.fps
     assert on_floor.mean() > 0.2  # it walks a good part of the clip...
-    assert (world[:, :, 1] > 0.5 * skeleton.height).mean() > 0.2  # ...and flies a good part
-    assert np.median(speed[on_floor]) < 0.01 * skeleton.height  # toes on the floor stay put
+    assert (world[:, :, 1] > 0.5 * skeleton.size).mean() > 0.2  # ...and flies a good part
+    assert np.median(speed[on_floor]) < 0.01 * skeleton.size  # toes on the floor stay put
     # Irregular wing beats: the wing tips' height peaks differ from beat to beat.
     tip = skeleton.end_site_positions(*motion.world())[:, list(skeleton.end_site_parents).index(skeleton.index("LeftWingFinger1")), 1]
     rel = tip - motion.world_positions()[:, 0, 1]
     peaks = rel[1:-1][(rel[1:-1] > rel[:-2]) & (rel[1:-1] > rel[2:]) & (rel[1:-1] > 0)]
-    assert len(peaks) >= 8 and np.std(peaks) > 0.05 * skeleton.height
+    assert len(peaks) >= 8 and np.std(peaks) > 0.05 * skeleton.size
 
 
 def readme_commands() -> list[str]:
@@ -87,5 +87,5 @@ def test_every_example_command_works_as_written(tmp_path, monkeypatch, capsys):
     assert read_bvh(tmp_path / "runs" / "dragon" / "loops" / "generate_0.bvh").n_frames == 600
     assert read_bvh(samples / "expand_0.bvh").n_frames == 1800
     from_onnx = read_bvh(tmp_path / "runs" / "dragon" / "onnx" / "generate_3.bvh")
-    assert np.abs(from_onnx.world_positions() - read_bvh(samples / "generate_3.bvh").world_positions()).max() < 1e-3 * clip.skeleton.height
+    assert np.abs(from_onnx.world_positions() - read_bvh(samples / "generate_3.bvh").world_positions()).max() < 1e-3 * clip.skeleton.size
     assert clip.skeleton.difference(read_bvh(samples / "compose_0.bvh").skeleton) is None

@@ -36,7 +36,7 @@ def test_features_to_bvh_reproduce_the_clip(motion, tmp_path):
     write_bvh(tmp_path / "out.bvh", decoded)
     again = read_bvh(tmp_path / "out.bvh")
     err = np.abs(again.world_positions() - motion.world_positions()).max()
-    assert err < 1e-4 * motion.skeleton.height
+    assert err < 1e-4 * motion.skeleton.size
 
 
 def test_constant_position_channels_are_stored_once(motion):

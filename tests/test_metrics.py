@@ -99,9 +99,9 @@ def test_sliding_counts_only_low_frames():
     world = motion.world_positions()
     foot = motion.skeleton.index("RightFoot")
     planted = np.array([world[:, foot, 1].max() + 100.0])  # every frame counts as low
-    assert foot_sliding(motion, [foot], planted, motion.skeleton.height) > 0
+    assert foot_sliding(motion, [foot], planted, motion.skeleton.size) > 0
     planted = np.array([world[:, foot, 1].min() - 100.0])  # no frame is low
-    assert foot_sliding(motion, [foot], planted, motion.skeleton.height) == 0
+    assert foot_sliding(motion, [foot], planted, motion.skeleton.size) == 0
 
 
 def test_evaluate_on_copies_reports_perfect_faithfulness():

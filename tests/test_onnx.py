@@ -65,7 +65,7 @@ def test_a_whole_sample_is_the_same_from_both_backends(exported, tmp_path, capsy
     common = ["--model", str(exported.path), "--length", "2x", "--n", "2", "--seed", "5", "--steps", "20"]
     assert cli(["generate", *common, "--out", str(tmp_path / "torch")]) == 0
     assert cli(["generate", *common, "--out", str(tmp_path / "onnx"), "--backend", "onnx"]) == 0
-    height = exported.layout.skeleton.height
+    height = exported.layout.skeleton.size
     for i in range(2):
         a, b = read_bvh(tmp_path / "torch" / f"generate_{i}.bvh"), read_bvh(tmp_path / "onnx" / f"generate_{i}.bvh")
         assert a.n_frames == b.n_frames == 2 * exported.train_frames

@@ -7,7 +7,7 @@ import pytest
 from conftest import clip_params, require
 
 from sinmdm.bvh import read_bvh, write_bvh
-from sinmdm.contacts import choose_contact_joints
+from sinmdm.contacts import choose_contacts
 from sinmdm.features import FeatureLayout
 from sinmdm.presets import match_preset
 
@@ -25,15 +25,17 @@ def test_bvh_round_trip(path, tmp_path):
     np.testing.assert_array_equal(again.skeleton.end_site_parents, motion.skeleton.end_site_parents)
     assert again.n_frames == motion.n_frames
     assert again.frame_time == pytest.approx(motion.frame_time, rel=1e-6)
-    err = np.abs(again.world_positions() - motion.world_positions()).max()
-    assert err <= 1e-5 * motion.skeleton.height
+    err = np.abs(again.world_points() - motion.world_points()).max()
+    assert err <= 1e-5 * motion.skeleton.size
+    assert again.skeleton.up == motion.skeleton.up == "y"  # every shared clip is Y-up
+    assert again.skeleton.size == pytest.approx(motion.skeleton.size, rel=1e-6)
 
 
 @pytest.mark.parametrize("path", CLIPS)
 def test_features_round_trip_through_bvh(path, tmp_path):
     motion = read_bvh(require(path)).at_training_rate()
     assert motion.fps <= 30
-    joints, _ = choose_contact_joints(motion, None, match_preset(motion.skeleton))
+    joints, _ = choose_contacts(motion, None, match_preset(motion.skeleton))
     layout = FeatureLayout.from_motion(motion, joints)
     features = layout.encode(motion)
     assert np.all(np.isfinite(layout.normalise(features)))
@@ -41,7 +43,7 @@ def test_features_round_trip_through_bvh(path, tmp_path):
     again = read_bvh(tmp_path / "out.bvh")
     assert again.fps == motion.fps  # 0.033333 in the source is 1/30 in the output
     err = np.abs(again.world_positions() - motion.world_positions()).max()
-    assert err <= 1e-4 * motion.skeleton.height
+    assert err <= 1e-4 * motion.skeleton.size
 
 
 @pytest.mark.parametrize("path", CLIPS)
@@ -52,18 +54,18 @@ def test_every_clip_matches_a_preset_and_has_contacts(path):
     assert set(preset.parts)  # body parts resolve on the real skeleton
     for name in preset.parts:
         assert preset.part(motion.skeleton, name)
-    assert preset.contact_joints(motion.skeleton)
+    assert preset.contact_points(motion.skeleton)
 
 
 @pytest.mark.parametrize("path", CLIPS)
 def test_detected_contacts_are_low_end_effectors(path):
-    from sinmdm.contacts import detect_contact_joints
+    from sinmdm.contacts import detect_contacts
 
     motion = read_bvh(require(path)).at_training_rate()
-    found = detect_contact_joints(motion)
+    found = detect_contacts(motion)
     assert found, "every shared clip stands on something"
     skeleton = motion.skeleton
-    assert all(not skeleton.children[j] for j in found)
-    world = motion.world_positions()
+    assert all(p >= skeleton.n_joints or not skeleton.children[p] for p in found)  # End Sites or limb ends
+    world = motion.world_points()
     lowest = np.percentile(world[..., 1], 5, axis=0)
-    assert np.all(lowest[found] < np.median(lowest) )
+    assert np.all(lowest[found] < np.median(lowest))

@@ -143,23 +143,23 @@ def test_rest_positions_are_joints_then_end_sites():
 
 
 # ------------------------------------------------------------------ height
-def test_height_is_the_y_extent_of_the_rest_pose_including_end_sites():
+def test_rest_height_is_the_y_extent_of_the_rest_pose_including_end_sites():
     # joints alone span y 2..3; the End Sites stretch that to 1..4
-    assert tree().height == pytest.approx(3.0, abs=1e-12)
+    assert tree().rest_height == pytest.approx(3.0, abs=1e-12)
 
 
-def test_height_of_a_skeleton_lying_flat_along_x_is_its_length():
+def test_rest_height_of_a_skeleton_lying_flat_along_x_is_its_length():
     sk = make(["A", "B", "C"], [-1, 0, 1], [(0, 0, 0), (2, 0, 0), (3, 0, 0)], end_site_parents=[2], end_site_offsets=[(1, 0, 0)])
-    assert sk.height == pytest.approx(6.0, abs=1e-12)
+    assert sk.rest_height == pytest.approx(6.0, abs=1e-12)
 
 
-def test_height_falls_back_to_the_largest_extent_when_y_is_under_a_tenth():
+def test_rest_height_falls_back_to_the_largest_extent_when_y_is_under_a_tenth():
     sk = make(["A", "B"], [-1, 0], [(0, 0, 0), (0, 0.2, 5)])  # y 0.2, z 5
-    assert sk.height == pytest.approx(5.0, abs=1e-12)
+    assert sk.rest_height == pytest.approx(5.0, abs=1e-12)
 
 
-def test_height_of_a_single_point_is_one():
-    assert make(["A"], [-1], [(4, 5, 6)]).height == 1.0
+def test_rest_height_of_a_single_point_is_one():
+    assert make(["A"], [-1], [(4, 5, 6)]).rest_height == 1.0
 
 
 # --------------------------------------------------------------- structure
@@ -392,7 +392,7 @@ def test_deep_chain_rest_positions():
     assert rest.shape == (DEPTH + 1, 3)
     np.testing.assert_allclose(rest[DEPTH - 1], [0.5 * (DEPTH - 1), DEPTH - 1, 0], atol=1e-9, rtol=0)
     np.testing.assert_allclose(rest[DEPTH], [0.5 * (DEPTH - 1), DEPTH, 0], atol=1e-9, rtol=0)
-    assert sk.height == pytest.approx(DEPTH)
+    assert sk.rest_height == pytest.approx(DEPTH)
     assert sk.depths[-1] == DEPTH - 1
     assert sk.subtree(0) == list(range(DEPTH))
 
