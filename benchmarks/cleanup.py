@@ -1,15 +1,20 @@
-"""Measure what cleanup does to samples of models trained with default settings.
+"""Measure what cleanup does to samples of models trained with default settings, beside
+what no learning gives.
 
-    python benchmarks/cleanup.py [--clips salsa,crab,chicken] [--runs DIR] [--n 20] [--json FILE]
+    python benchmarks/cleanup.py [--clips salsa,crab,chicken] [--clip NAME=FILE.bvh ...] [--runs DIR] [--n 20] [--json FILE]
 
 It uses the runs DIR/<clip> and first trains the missing ones with `sinmdm train`
 defaults (about 6 minutes each on a 2-core CPU): mixamo/Salsa-Dancing-6.bvh,
 truebones/Crab-dance-long.bvh and truebones/Chicken_IdlePecking.bvh (`dragon`, the
-bundled example, may be listed too). For each it draws --n samples at twice the clip's
-length (50 steps, seed 0) and evaluates them with `sinmdm eval`'s metrics without and with
-cleanup, and times the cleanup of one sample. Goals (issue 6): sliding ratio <= 1.1, jerk
-ratio <= 1.2, coverage at most 2 points below the raw samples', and <= 2 s to clean a
-1300-frame clip (Salsa at 2x: 1296 frames).
+bundled example, may be listed too, and any clip given as --clip NAME=FILE.bvh). For each
+it draws --n samples at twice the clip's length (50 steps, seed 0), evaluates them with
+`sinmdm eval`'s metrics without and with cleanup, and times the cleanup of one sample.
+Foot sliding is measured in contact bands of 3, 5, 8 and 12% of the body size above each
+contact's rest height, and the worst band's ratio is reported. Beside each row stands
+baseline (c) of REFERENCE.md (the clip in shuffled 2-s pieces, cross-faded, with 1.7
+degrees of noise; benchmarks/baseline.py), --n of them. Goals (issue 6): sliding ratio
+<= 1.1, jerk ratio <= 1.2, coverage at most 2 points below the raw samples', and <= 2 s to
+clean a 1300-frame clip (Salsa at 2x: 1296 frames).
 """
 
 from __future__ import annotations
@@ -20,29 +25,48 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from common import QUALITY, runs_folder, trained, write_rows  # puts the checkout on sys.path first
+from common import QUALITY, add_clips, runs_folder, trained, write_rows  # puts the checkout on sys.path first
+from baseline import pieces
 
+from sinmdm.contacts import planted_heights
 from sinmdm.edit import load_reference
 from sinmdm.generate import clean_motions, sample_features, to_motions
-from sinmdm.metrics import evaluate
+from sinmdm.metrics import SLIDING_BANDS, evaluate, foot_sliding
 from sinmdm.runs import Run
+
+
+def sliding_ratios(reference, motions, contacts) -> list[float]:
+    """The samples' mean sliding over the clip's, in each of SLIDING_BANDS."""
+    planted, size = planted_heights(reference, contacts), reference.skeleton.size
+    out = []
+    for band in SLIDING_BANDS:
+        clip = foot_sliding(reference, contacts, planted, size, band)
+        mean = float(np.mean([foot_sliding(m, contacts, planted, size, band) for m in motions]))
+        out.append(mean / max(clip, 1e-3))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", default=QUALITY)
+    parser.add_argument("--clip", action="append", default=[], metavar="NAME=FILE.bvh", help="a clip outside the real data")
     parser.add_argument("--runs", type=Path, help="folder of runs named by clip (default: a new temporary one)")
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
+    add_clips(args.clip)
     folder = runs_folder(args.runs, "sinmdm-cleanup-")
     rows = []
+    bands = "/".join(f"{100 * b:g}" for b in SLIDING_BANDS)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; {args.n} samples at 2x, 50 steps")
+    print(f"sliding: the worst of the bands {bands}% of the body size (each band's ratio in brackets)")
     print()
-    print("| clip | frames | coverage raw → clean (change) | sliding ratio raw → clean | jerk ratio raw → clean | cleanup s / sample |")
-    print("|---|---|---|---|---|---|")
+    print("| clip | contacts | coverage raw → clean (change) | sliding raw → clean | jerk raw → clean "
+          "| baseline (c): coverage, sliding, jerk | cleanup s / sample |")
+    print("|---|---|---|---|---|---|---|")
     for name in args.clips.split(","):
         run = Run.load(trained(name, folder), torch.device("cpu"))
         reference = load_reference(run, None)
@@ -52,15 +76,26 @@ def main() -> None:
         started = time.perf_counter()
         clean = clean_motions(run, reference, features, raw)
         seconds = (time.perf_counter() - started) / args.n
-        a, b = evaluate(reference, raw, contacts), evaluate(reference, clean, contacts)
+        rng = np.random.default_rng(0)
+        trivial = [pieces(reference, raw[0].n_frames, rng) for _ in range(args.n)]
+        a, b, c = (evaluate(reference, m, contacts) for m in (raw, clean, trivial))
+        slide = {k: sliding_ratios(reference, m, contacts) for k, m in (("raw", raw), ("clean", clean), ("baseline", trivial))}
+
+        def worst(k: str) -> str:
+            return f"{max(slide[k]):.2f} [{' '.join(f'{r:.2f}' for r in slide[k])}]"
+
         print(
-            f"| {name} | {raw[0].n_frames} | {a.coverage:.3f} → {b.coverage:.3f} ({100 * (b.coverage - a.coverage):+.1f} pt) "
-            f"| {a.sliding_ratio:.2f} → {b.sliding_ratio:.2f} | {a.jerk_ratio:.2f} → {b.jerk_ratio:.2f} | {seconds:.2f} |",
+            f"| {name} | {len(contacts)} | {a.coverage:.3f} → {b.coverage:.3f} ({100 * (b.coverage - a.coverage):+.1f} pt) "
+            f"| {worst('raw')} → {worst('clean')} | {a.jerk_ratio:.2f} → {b.jerk_ratio:.2f} "
+            f"| {c.coverage:.3f}, {worst('baseline')}, {c.jerk_ratio:.2f} | {seconds:.2f} |",
             flush=True,
         )
         rows.append({
-            "clip": name, "frames": raw[0].n_frames, "cleanup_s": seconds,
+            "clip": name, "frames": raw[0].n_frames, "cleanup_s": seconds, "contacts": [run.layout.skeleton.point_names[p] for p in contacts],
+            "sliding_bands": list(SLIDING_BANDS),
+            **{f"sliding_band_ratios_{k}": v for k, v in slide.items()},
             **{f"{k}_raw": v for k, v in a.to_dict().items()}, **{f"{k}_clean": v for k, v in b.to_dict().items()},
+            **{f"{k}_baseline": v for k, v in c.to_dict().items()},
         })
     write_rows(args.json, rows)
 

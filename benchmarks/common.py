@@ -42,6 +42,16 @@ def clip_path(name: str) -> Path:
     return dragon_clip() if name == "dragon" else data_dir() / CLIPS[name]
 
 
+def add_clips(specs: list[str]) -> None:
+    """Clips outside the real data, each ``NAME=FILE.bvh`` (``--clip`` of the benchmarks):
+    they can then be named like the others."""
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not Path(file).is_file():
+            sys.exit(f"--clip {spec}: expected NAME=FILE.bvh with an existing file")
+        CLIPS[name] = str(Path(file).resolve())
+
+
 def write_rows(path: Path | None, rows: list[dict]) -> None:
     """Save a benchmark's rows as JSON for benchmarks/run_all.py (nothing without a path)."""
     if path is not None:

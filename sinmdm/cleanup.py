@@ -5,7 +5,7 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
 1. Contacts. The model's per-frame contact features are thresholded with hysteresis (on
    above 0.6, off below 0.4) so a label does not flicker; a joint that is low and slow in
    the output (the rule that labelled the training clip) is in contact too. A contact
-   counts only while the joint is within 4% of the height of where it rests, and
+   counts only while the joint is within 4% of the body size of where it rests, and
    contacts shorter than 0.1 s are dropped.
 2. Smoothing. A cubic Savitzky-Golay filter runs over every joint's rotation
    (quaternions made sign-continuous over time, renormalised after) and over position
@@ -15,7 +15,7 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    clip (the longest when nothing does): a sample already as smooth as its clip keeps
    its sharp motion.
 3. The root. The pins of step 4 want each held foot somewhere; the root moves towards
-   the mean of those corrections (by at most 5% of the height, smoothed over 0.1 s), so
+   the mean of those corrections (by at most 5% of the body size, smoothed over 0.1 s), so
    a body that drifts over planted feet is held by its root, whose translation is no
    part of a pose, rather than by bending every leg (Kovar et al. 2002 adjust the root
    for the same reason). Skipped when an editing command gives parts to keep.
@@ -57,7 +57,7 @@ What each choice bought (8 samples at 2x unless noted; coverage change in points
   as its fast feet now stop on their pins sooner.
 - Moving the root (step 3): chicken coverage -3.3 -> -1.6, Salsa -1.6 -> -1.3, crab
   -1.3 -> -1.1, sliding lower everywhere; unbounded it gave the chicken -1.6 too, at
-  most 1.5% of the height -2.4.
+  most 1.5% of the body size -2.4.
 - The adaptive smoothing window: chicken -1.6 -> -1.1 (jerk ratio 0.72 -> 0.97); Salsa,
   jittery, keeps 0.2 s (0.15 s everywhere would leave her jerk ratio at 1.29).
 """
@@ -71,7 +71,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
 from scipy.signal import savgol_filter
 
-from .contacts import SPEED_LIMIT, joint_speeds
+from .contacts import SPEED_LIMIT, point_speeds
 from .metrics import jerk
 from .motion import Motion
 from .rotations import axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
@@ -79,7 +79,7 @@ from .skeleton import Skeleton
 
 CONTACT_ON, CONTACT_OFF = 0.6, 0.4  # hysteresis thresholds on the contact features
 MIN_CONTACT_SECONDS = 0.1  # shorter contacts are noise
-CONTACT_REACH = 0.04  # contacts higher than this (of the height) above the planted height are not
+CONTACT_REACH = 0.04  # contacts higher than this (of the body size) above the planted height are not
 SMOOTH_SECONDS = (0.1, 0.15, 0.2)  # Savitzky-Golay windows: the shortest that...
 SMOOTH_AIM = 0.9  # ...leaves a sample no jerkier than this share of the clip (IK adds some back)
 SMOOTH_ORDER = 3
@@ -87,10 +87,10 @@ BLEND_SECONDS = 0.15  # a pin fades in and out over this long
 LIFT_SECONDS = 0.2  # a foot raised off the floor rises and comes down over this long
 LANDING = 0.4  # a raise fades out over this last share of a pin's fade in (and in over its fade out)
 ALONG_FIRST = 0.4  # a foot landing from above is over its pin's spot for this last share of the fade
-LIFT_MARGIN = 0.005  # (of the height) a raised foot clears the contact band by this
-ROOT_REACH = 0.05  # (of the height) the root moves at most this far towards the pins
+LIFT_MARGIN = 0.005  # (of the body size) a raised foot clears the contact band by this
+ROOT_REACH = 0.05  # (of the body size) the root moves at most this far towards the pins
 ROOT_SECONDS = 0.1  # the root's shift towards the pins is smoothed over this long (a Gaussian's sigma)
-DIGIT_REACH = 0.25  # (of the height) branches shorter than this are toes of one foot, not limbs
+DIGIT_REACH = 0.25  # (of the body size) branches shorter than this are toes of one foot, not limbs
 
 Step = tuple[int, list[int], Optional[int], np.ndarray, np.ndarray]  # IK: point, chain, bend, targets (F, 3), active (F,)
 
@@ -431,12 +431,12 @@ def cleanup(
     if contacts:
         world = cleaned.world_points()  # IK on one limb never moves another's effector
         positions = world[:, contacts]
-        height = motion.skeleton.size
+        size = motion.skeleton.size
         # A predicted contact counts only while the joint is down near where it rests.
-        low = positions[..., 1] < planted[None] + CONTACT_REACH * height
+        low = positions[..., 1] < planted[None] + CONTACT_REACH * size
         # A joint low and still in the output touches the floor whatever the model said
         # (the rule that labelled the training clip); pinning removes its slow drift.
-        still = joint_speeds(positions, motion.fps) < SPEED_LIMIT * height
+        still = point_speeds(positions, motion.fps) < SPEED_LIMIT * size
         contact = _drop_short_runs((contact | still) & low, max(1, round(MIN_CONTACT_SECONDS * motion.fps)))
         limbs = effectors(motion.skeleton, contacts)
         plan, room, shares = _pin_plan(world, contacts, contact, planted, drag, limbs, motion)

@@ -120,13 +120,13 @@ def info(
     except SinmdmError as exc:
         raise SinmdmError(f"{clip}: {exc}") from None
     layout = FeatureLayout.from_motion(model_motion, points)
-    planted = contact_labels(model_motion, points).mean(axis=0)
+    shares = contact_labels(model_motion, points).mean(axis=0)
     rests = planted_heights(model_motion, points)
     names = [skeleton.point_names[p] for p in points]
     column = max((len(n) for n in names), default=0)
     contact_rows = [
         ("", f"  {name:<{column}}  planted in {share:.0%} of frames, rests at height {rest:.4g}")
-        for name, share, rest in zip(names, planted, rests)
+        for name, share, rest in zip(names, shares, rests)
     ]
 
     rows = [

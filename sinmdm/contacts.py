@@ -25,7 +25,7 @@ DRAG_HOLD_SECONDS = 0.07  # ...over frames it stays down at least this long befo
 DRAG_FLOOR = 0.5  # (of SPEED_LIMIT) a point slower than this is never called dragged
 
 
-def joint_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
+def point_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
     """(F, K) speed of each point, the last frame repeating the one before."""
     if len(positions) < 2:
         return np.zeros(positions.shape[:2])
@@ -79,7 +79,7 @@ def _in_contact(positions: np.ndarray, fps: float, size: float) -> np.ndarray:
     y = positions[..., 1]
     planted = np.percentile(y, PLANTED_PERCENTILE, axis=0)
     low = y < planted + HEIGHT_MARGIN * size
-    slow = joint_speeds(positions, fps) < SPEED_LIMIT * size
+    slow = point_speeds(positions, fps) < SPEED_LIMIT * size
     return low & slow
 
 
@@ -107,12 +107,14 @@ def detect_contacts(motion: Motion) -> list[int]:
     distinct = np.linalg.norm(skeleton.point_offsets(np.arange(skeleton.n_points)), axis=-1) > 1e-6 * size
     distinct[: skeleton.n_joints] = True
     found = np.zeros(skeleton.n_points, dtype=bool)
-    for down in (low & (joint_speeds(world, motion.fps) < SPEED_LIMIT * size), low):  # in place: low only
+    for down in (low & (point_speeds(world, motion.fps) < SPEED_LIMIT * size), low):  # in place: low only
         often = down.mean(axis=0) >= MIN_CONTACT_FRACTION
-        resting = np.where(down, above_lowest, np.inf)
-        # NaN-free low percentile over each point's contact frames (inf where it is not down).
-        rank = np.sort(resting, axis=0)[np.clip(np.ceil(PLANTED_PERCENTILE / 100 * down.sum(axis=0)).astype(int) - 1, 0, None), np.arange(skeleton.n_points)]
-        found = often & (rank < FLOOR_REACH * size) & distinct
+        # The PLANTED_PERCENTILE of each point's height above the lowest, over the frames
+        # it is down (the others sort last as infinite).
+        ranked = np.sort(np.where(down, above_lowest, np.inf), axis=0)
+        at = np.clip(np.ceil(PLANTED_PERCENTILE / 100 * down.sum(axis=0)).astype(int) - 1, 0, None)
+        resting = ranked[at, np.arange(skeleton.n_points)]
+        found = often & (resting < FLOOR_REACH * size) & distinct
         if found.any():
             break
     # A point whose descendant also qualifies is not the end of its chain.

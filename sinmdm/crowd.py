@@ -40,7 +40,7 @@ class Placement:
 
 
 def body_size(layout: FeatureLayout) -> float:
-    """The larger of the rest pose's height and its horizontal extent."""
+    """The larger of the body size and the rest pose's horizontal extent."""
     extent = np.ptp(layout.skeleton.rest_positions(), axis=0)
     return float(max(layout.skeleton.size, extent[0], extent[2]))
 

@@ -22,6 +22,7 @@ LOCAL_WINDOW = 15
 MIN_SEGMENT = 30
 SCALE_GAP = 15  # frames apart for the motion scale (0.5 s at 30 fps)
 COVERAGE_THRESHOLDS = (0.25, 0.5, 1.0)
+SLIDING_BANDS = (0.03, 0.05, 0.08, 0.12)  # contact bands (of the body size) sliding is measured in
 
 
 def rotation_features(motion: Motion) -> np.ndarray:
@@ -149,19 +150,20 @@ def reassembled(features: np.ndarray, frames: int, rng: np.random.Generator, min
     return np.concatenate(pieces)[:frames]
 
 
-def foot_sliding(motion: Motion, contacts: list[int], planted: np.ndarray, size: float) -> float:
+def foot_sliding(motion: Motion, contacts: list[int], planted: np.ndarray, size: float, band: float = HEIGHT_MARGIN) -> float:
     """Mean horizontal speed (body sizes per second) of the contact points over the frames
-    where each is within HEIGHT_MARGIN of its planted height (taken from the input)."""
+    where each is within ``band`` (of the body size) of its planted height (taken from the
+    input)."""
     if not contacts or motion.n_frames < 2:
         return 0.0
     world = motion.world_points()[:, contacts]
     speed = np.linalg.norm(np.diff(world[..., [0, 2]], axis=0), axis=-1) * motion.fps / size
-    low = world[1:, :, 1] < planted + HEIGHT_MARGIN * size
+    low = world[1:, :, 1] < planted + band * size
     return float(speed[low].mean()) if low.any() else 0.0
 
 
 def jerk(motion: Motion) -> float:
-    """Mean magnitude of the third time derivative of joint positions (heights / s^3)."""
+    """Mean magnitude of the third time derivative of joint positions (body sizes / s^3)."""
     if motion.n_frames < 4:
         return 0.0
     world = motion.world_positions()

@@ -102,7 +102,7 @@ class Skeleton:
         if self.up not in UP_FRAMES:
             raise SinmdmError(f"unknown up axis '{self.up}' (use {' or '.join(UP_FRAMES)})")
         if not (np.isfinite(self.measured_size) and self.measured_size >= 0):
-            raise SinmdmError(f"a body size must be a positive number, got {self.measured_size}")
+            raise SinmdmError(f"a body size must be positive (or 0: not measured), got {self.measured_size}")
 
     # ----------------------------------------------------------------- structure
     @property

@@ -1,0 +1,49 @@
+"""What no learning gives, on the same clip (REFERENCE.md section 4, baseline (c)): the
+clip cut into random 2-second pieces laid end to end, each cross-faded into the next over
+0.5 s (slerped rotations, blended translations), with smooth per-joint rotation noise of
+1.7 degrees RMS. Each piece's root starts where the previous one's ends (its horizontal
+path is shifted, its heading is the clip's), so the pieces do not jump across the floor."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from common import ROOT  # noqa: F401  (puts the checkout on sys.path first)
+
+from sinmdm.motion import Motion
+from sinmdm.rotations import axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
+
+PIECE_SECONDS, FADE_SECONDS, NOISE_DEGREES, NOISE_SECONDS = 2.0, 0.5, 1.7, 0.25
+
+
+def pieces(clip: Motion, frames: int, rng: np.random.Generator, noise: bool = True) -> Motion:
+    """``frames`` frames of baseline (c) from ``clip`` (baseline (b) without ``noise``)."""
+    piece = min(round(PIECE_SECONDS * clip.fps), clip.n_frames)
+    fade = min(round(FADE_SECONDS * clip.fps), piece // 2)
+    quat = matrix_to_quaternion(clip.rotations)
+    root = clip.skeleton.positioned_joints[:1]
+    out_q, out_t = quat[:piece].copy(), clip.translations[:piece].copy()
+    while len(out_q) < frames + fade:
+        start = int(rng.integers(0, clip.n_frames - piece + 1))
+        q, t = quat[start : start + piece].copy(), clip.translations[start : start + piece].copy()
+        # The new piece's root begins where the output is at the start of the fade.
+        shift = out_t[-fade, root] - t[0, root]
+        shift[..., "xyz".index(clip.skeleton.up)] = 0.0  # along the ground only
+        t[:, root] += shift
+        w = ((np.arange(fade) + 1) / (fade + 1))[:, None]
+        q[:fade] = slerp(out_q[-fade:], q[:fade], np.broadcast_to(w, q[:fade].shape[:2]))
+        t[:fade] = out_t[-fade:] + w[..., None] * (t[:fade] - out_t[-fade:])
+        out_q, out_t = np.concatenate([out_q[:-fade], q]), np.concatenate([out_t[:-fade], t])
+    rotations = quaternion_to_matrix(out_q[:frames])
+    if noise:
+        joints = clip.skeleton.rotating_joints
+        wobble = gaussian_filter1d(rng.normal(size=(frames, len(joints), 3)), NOISE_SECONDS * clip.fps, axis=0)
+        wobble *= np.radians(NOISE_DEGREES) / np.sqrt(np.mean(np.sum(wobble**2, axis=-1)))
+        angle = np.linalg.norm(wobble, axis=-1)
+        rotations[:, joints] = rotations[:, joints] @ axis_angle_matrix(wobble / np.maximum(angle, 1e-12)[..., None], angle)
+    still = np.setdiff1d(np.arange(clip.skeleton.n_joints), clip.skeleton.rotating_joints)
+    rotations[:, still] = np.eye(3)
+    return replace(clip, rotations=rotations, translations=out_t[:frames])
