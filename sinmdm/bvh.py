@@ -269,7 +269,9 @@ def _parse_motion_header(lines: _Lines, motion_line: int, path: str | Path) -> t
 
 
 def _parse_frames(data: memoryview, first_line: int, frames: int, width: int, path: str | Path) -> np.ndarray:
-    """(frames, width) float64 from the MOTION rows, checking every row's width.
+    """(rows, width) float64 from the MOTION rows, checking every row's width. Fewer rows
+    than the header's ``frames`` is an error (a truncated file); more are all read, as
+    Blender's importer reads them (some exporters miscount by one).
 
     The rows are read in chunks of whole lines of about CHUNK_BYTES, so the temporary
     arrays stay small however long the clip; within a chunk, values per line are counted
@@ -297,14 +299,14 @@ def _parse_frames(data: memoryview, first_line: int, frames: int, width: int, pa
         bad = np.flatnonzero(counts[rows] != width)
         if len(bad):
             raise BVHError(path, f"frame row has {counts[rows[bad[0]]]} values, expected {width}", first_line + line + int(rows[bad[0]]))
-        if row + len(rows) > frames:
-            raise BVHError(path, f"header says {frames} frames but the file has more", first_line + line + int(rows[frames - row]))
+        if row + len(rows) > len(out):  # more rows than the header counts: an exporter's miscount
+            out = np.concatenate([out, np.empty((row + len(rows) - len(out), width))])
         if width and len(rows):
             out[row : row + len(rows)] = _numbers(bytes(data[start:stop]), first_line + line, path).reshape(-1, width)
         row += len(rows)
         last_row_line = first_line + line + int(rows[-1]) if len(rows) else last_row_line
         line, start = last + 1, stop
-    if row != frames:
+    if row < frames:  # a truncated file
         raise BVHError(path, f"header says {frames} frames but the file has {row}", last_row_line)
     return out
 

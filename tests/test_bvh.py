@@ -186,6 +186,15 @@ def test_frame_count_disagreeing_with_header_names_the_line():
     assert "header says 12 frames but the file has 11" in _error("\n".join(lines)).problem
 
 
+def test_rows_beyond_the_header_count_are_all_read_as_blender_reads_them():
+    lines = _lines(synthetic_bvh(FRAMES))
+    frames_line = next(i for i, line in enumerate(lines) if line.startswith("Frames:"))
+    lines[frames_line] = f"Frames: {FRAMES - 1}"  # an exporter that miscounts by one
+    motion = parse_bvh(("\n".join(lines) + "\n").encode())
+    assert motion.n_frames == FRAMES
+    np.testing.assert_array_equal(motion.translations, parse_bvh(synthetic_bvh(FRAMES).encode()).translations)
+
+
 def test_row_of_wrong_width_names_its_line():
     lines = _lines(synthetic_bvh(FRAMES))
     lines[-3] += " 1.0"
