@@ -18,6 +18,7 @@ from sinmdm.contacts import choose_contacts, contact_labels, detect_contacts, pl
 from sinmdm.crowd import Placement, place
 from sinmdm.errors import BVHError, SinmdmError
 from sinmdm.features import FeatureLayout
+from sinmdm.motion import Motion
 from sinmdm.skeleton import Skeleton
 
 # A re-exported Truebones-style file: text after "End Site", two End Sites under one joint,
@@ -266,6 +267,32 @@ def test_size_of_a_flat_creature_falls_back_to_its_length():
     still = np.broadcast_to(np.eye(3), dog.rotations.shape).copy()  # every bone along +X, on the ground
     flat = replace(dog, skeleton=skeleton, rotations=still, translations=dog.translations * [1, 0, 1])
     assert measure_size(flat) == pytest.approx(np.ptp(flat.world_points()[0, :, 0]), rel=1e-9)
+
+
+def test_an_upright_rest_pose_the_clip_confirms_is_the_size_even_when_a_claw_is_raised():
+    # A post standing 2.5 tall in its rest pose, with a horizontal feeler on top that it
+    # raises straight up in a third of the frames (extent 3.5) and bends down in another.
+    skeleton = Skeleton(
+        ("Base", "Mid", "Top", "Feeler"), np.array([-1, 0, 1, 2]),
+        np.array([(0, 0, 0), (0, 1, 0), (0, 1, 0), (0, 0.5, 0)], float),
+        (("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation"), ("Zrotation", "Xrotation", "Yrotation"),
+         ("Zrotation", "Xrotation", "Yrotation"), ("Zrotation", "Xrotation", "Yrotation")),
+        np.array([3]), np.array([(1.0, 0, 0)]),
+    )
+    frames = 90
+    rotations = np.broadcast_to(np.eye(3), (frames, 4, 3, 3)).copy()
+    up = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])  # +X to +Y about Z
+    rotations[:30, 3] = up
+    rotations[30:60, 2] = up.T  # the top bends over
+    motion = Motion(skeleton, rotations, np.broadcast_to(skeleton.offsets, (frames, 4, 3)).copy(), 1 / 30)
+    assert skeleton.rest_height == pytest.approx(2.5)
+    assert np.ptp(motion.world_points()[:30, :, 1], axis=1).max() == pytest.approx(3.5)
+    assert measure_size(motion) == pytest.approx(2.5)
+    # Never as tall as its rest pose (bent over the whole clip): the clip's own height.
+    rotations[:, 2], rotations[:, 3] = up.T, np.eye(3)
+    bent = replace(motion, rotations=rotations)
+    assert np.ptp(bent.world_points()[..., 1], axis=1).max() < 2.5
+    assert measure_size(bent) == pytest.approx(np.ptp(bent.world_points()[0, :, 1]))
 
 
 def test_contacts_are_named_by_end_site():
