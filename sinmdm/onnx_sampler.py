@@ -22,7 +22,7 @@ from .schedule import ddim_coefficients, respaced
 
 ONNX_EXTRA = "pip install 'sinmdm[onnx]'  (onnx, onnxruntime and onnxscript)"
 SIDECAR_FORMAT = "sinmdm-onnx"
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2  # 2: contacts are points (contact_points), the skeleton records its up axis and size
 
 Noise = Callable[[tuple[int, ...]], np.ndarray]
 
