@@ -62,7 +62,10 @@ def test_onnx_step_equals_torch_at_any_length_and_timestep(exported):
 
 @needs_onnx
 def test_a_whole_sample_is_the_same_from_both_backends(exported, tmp_path, capsys):
-    common = ["--model", str(exported.path), "--length", "2x", "--n", "2", "--seed", "5", "--steps", "20"]
+    # Raw samples: the backends' features agree to about 1e-5, and cleanup's thresholds
+    # (contact hysteresis, low and still) may flip on a score that sits at one, which an
+    # untrained 3-step model's scores often do.
+    common = ["--model", str(exported.path), "--length", "2x", "--n", "2", "--seed", "5", "--steps", "20", "--no-cleanup"]
     assert cli(["generate", *common, "--out", str(tmp_path / "torch")]) == 0
     assert cli(["generate", *common, "--out", str(tmp_path / "onnx"), "--backend", "onnx"]) == 0
     height = exported.layout.skeleton.size
