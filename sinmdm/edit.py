@@ -28,7 +28,7 @@ from .features import FeatureLayout
 from .generate import clean_motions, sample_features, to_motions
 from .motion import Motion
 from .presets import RigPreset
-from .runs import CLIP, Run
+from .runs import Run
 from .skeleton import Skeleton
 
 RAMP_SECONDS = 0.25  # how long given frames take to fade into generated ones
@@ -63,11 +63,13 @@ def load_reference(run: Run, path: Optional[Path], what: str = "--ref") -> Motio
     """The reference clip (default: the model's training clip) at the model's frame rate,
     after checking it has the model's skeleton, read in the model's up axis and measured by
     the model's body size (so samples and reference are judged alike)."""
+    if path is None:
+        return run.clip()
     skeleton = run.layout.skeleton
-    motion = run.clip() if path is None else read_bvh(path, up=skeleton.up).resample(run.layout.fps)
+    motion = read_bvh(path, up=skeleton.up).resample(run.layout.fps)
     difference = skeleton.difference(motion.skeleton)
     if difference:
-        raise SinmdmError(f"{what} {path or run.path / CLIP}: not the skeleton this model was trained on: {difference}")
+        raise SinmdmError(f"{what} {path}: not the skeleton this model was trained on: {difference}")
     return replace(motion, skeleton=skeleton)
 
 

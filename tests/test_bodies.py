@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from creatures import LEGS, TO_Z_UP, dog_motion, paws, z_up
+from creatures import LEGS, dog_motion, paws, z_up
 
 from sinmdm.body import calibrate, detect_up, measure_size
 from sinmdm.bvh import parse_bvh, read_bvh, write_bvh
