@@ -102,7 +102,7 @@ def place(layout: FeatureLayout, motion: Motion, placement: Placement) -> Motion
     new_rot = turn @ world_rot[:, j]
     rotations, translations = motion.rotations.copy(), motion.translations.copy()
     # The new world transform in the (static) parent's frame, or the file's axes for the root.
-    parent_rot, parent_pos = layout.skeleton.parent_transform(world_rot, world_pos, j)
+    parent_rot, parent_pos = motion.parent_transform(j)
     inverse = np.swapaxes(parent_rot, -1, -2)
     new_rot = inverse @ new_rot
     new_pos = (inverse @ (new_pos - parent_pos)[..., None])[..., 0]

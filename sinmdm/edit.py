@@ -298,7 +298,7 @@ def _shift_root(layout: FeatureLayout, motion: Motion, offset: np.ndarray) -> Mo
     parent's frame (the file's axes for the root)."""
     world_offset = np.zeros((motion.n_frames, 3))
     world_offset[:, [0, 2]] = offset
-    parent_rot, _ = layout.skeleton.parent_transform(*motion.world(), layout.traj_joint)
+    parent_rot, _ = motion.parent_transform(layout.traj_joint)
     world_offset = (np.swapaxes(parent_rot, -1, -2) @ world_offset[..., None])[..., 0]
     translations = motion.translations.copy()
     translations[:, layout.traj_joint] += world_offset

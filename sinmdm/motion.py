@@ -63,6 +63,16 @@ class Motion:
     def world_positions(self) -> np.ndarray:
         return self.world()[1]
 
+    def parent_transform(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
+        """World rotation (F, 3, 3) and position (F, 3) of ``joint``'s parent; for the root,
+        the file's axes in the world (no forward kinematics needed). A joint's new world
+        transform is its local one in this frame."""
+        parent = int(self.skeleton.parents[joint])
+        if parent >= 0:
+            world_rot, world_pos = self.world()
+            return world_rot[:, parent], world_pos[:, parent]
+        return np.broadcast_to(self.skeleton.frame, (self.n_frames, 3, 3)), np.zeros((self.n_frames, 3))
+
     def world_points(self) -> np.ndarray:
         """World positions (F, J + E, 3) of the joints, then the End Sites."""
         return self.skeleton.world_points(*self.world())

@@ -313,16 +313,6 @@ class Skeleton:
         ends = self.end_site_positions(world_rot, world_pos)
         return torch.cat([world_pos, ends], dim=-2) if isinstance(world_pos, torch.Tensor) else np.concatenate([world_pos, ends], axis=-2)
 
-    def parent_transform(self, world_rot: np.ndarray, world_pos: np.ndarray, joint: int) -> tuple[np.ndarray, np.ndarray]:
-        """World rotation (F, 3, 3) and position (F, 3) of ``joint``'s parent, from world
-        rotations (F, J, 3, 3) and positions (F, J, 3); for the root, the file's axes in
-        the world. A joint's new world transform is its local one in this frame."""
-        parent = int(self.parents[joint])
-        if parent >= 0:
-            return world_rot[:, parent], world_pos[:, parent]
-        frames = len(world_rot)
-        return np.broadcast_to(self.frame, (frames, 3, 3)), np.zeros((frames, 3))
-
     @property
     def frame(self) -> np.ndarray:
         """(3, 3) the rotation from the file's coordinates to the Y-up world."""
