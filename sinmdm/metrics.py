@@ -3,7 +3,8 @@ independent of the skeleton: every threshold and score is relative to the input 
 own motion scale, and plausibility is a ratio to the input's own value.
 
 Per frame, a motion is described by the 6D local rotations of its rotating joints (root
-rotation included, root translation excluded); the cost between two frames is the L2
+rotation included, root translation excluded) at 30 fps, whatever the clip's rate, so a
+window of frames spans the same time on every clip; the cost between two frames is the L2
 distance of those vectors.
 """
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from .contacts import HEIGHT_MARGIN, planted_heights
+from .contacts import planted_heights
 from .motion import Motion
 from .rotations import matrix_to_6d
 
@@ -23,12 +25,21 @@ MIN_SEGMENT = 30
 SCALE_GAP = 15  # frames apart for the motion scale (0.5 s at 30 fps)
 COVERAGE_THRESHOLDS = (0.25, 0.5, 1.0)
 SLIDING_BANDS = (0.03, 0.05, 0.08, 0.12)  # contact bands (of the body size) sliding is measured in
+METRIC_FPS = 30.0  # the rate the rotation features are compared at
+REPLAY_WINDOW = LOCAL_WINDOW  # frames of each window a replay follows the clip through
+LONG_REPLAY_SECONDS = 2.0  # replays longer than this are counted apart
+SELF_REPLAY_GAP_SECONDS = 1.0  # the clip against itself: lags shorter than this are the frame itself
 
 
 def rotation_features(motion: Motion) -> np.ndarray:
     """(F, 6R) 6D local rotations of the joints with rotation channels."""
     joints = motion.skeleton.rotating_joints
     return matrix_to_6d(motion.rotations[:, joints]).reshape(motion.n_frames, -1)
+
+
+def metric_features(motion: Motion) -> np.ndarray:
+    """(F', 6R) :func:`rotation_features` at METRIC_FPS."""
+    return rotation_features(motion.resample(METRIC_FPS))
 
 
 def motion_scale(features: np.ndarray, gap: int = SCALE_GAP) -> float:
@@ -68,6 +79,38 @@ def local_diversity(d: np.ndarray, scale: float, window: int = LOCAL_WINDOW) -> 
     """Mean over the sample's windows (columns of ``d``) of the best input match's cost."""
     window = min(window, d.shape[0], d.shape[1])
     return float((window_sums(d, window).min(axis=0) / window).mean() / scale)
+
+
+def replay_lengths(d: np.ndarray, scale: float, window: int = REPLAY_WINDOW, min_lag: int = 0) -> np.ndarray:
+    """(M,) for each frame of the sample (columns of ``d``, the clip in rows), how many
+    frames the longest replay containing it lasts (0 outside any).
+
+    A replay is a run of consecutive sample windows of ``window`` frames, each within the
+    coverage threshold (COVERAGE_THRESHOLDS[1] motion scales, mean per-frame cost) of the
+    clip's window at the same lag: the sample follows the clip frame by frame, in order.
+    A run of r windows spans r + window - 1 frames. Lags (clip frame minus sample frame)
+    below ``min_lag`` in size are ignored (the clip against itself: a frame is no replay
+    of itself)."""
+    n, m = d.shape
+    window = min(window, n, m)
+    match = window_sums(d, window) / window < COVERAGE_THRESHOLDS[1] * scale  # (clip windows, sample windows)
+    if min_lag:
+        lag = np.arange(match.shape[0])[:, None] - np.arange(match.shape[1])[None]
+        match &= np.abs(lag) >= min_lag
+    # Along each diagonal (one lag): how many matching windows end at each cell, and how
+    # many start there; a cell's whole run is their sum less one. Sequential in the
+    # sample's windows, vectorised over the clip's.
+    rows, cols = match.shape
+    ending, starting = np.zeros(match.shape, dtype=np.int64), np.zeros(match.shape, dtype=np.int64)
+    for j in range(cols):
+        ending[:, j] = match[:, j] * (1 + (np.concatenate([[0], ending[:-1, j - 1]]) if j else 0))
+    for j in range(cols - 1, -1, -1):
+        starting[:, j] = match[:, j] * (1 + (np.concatenate([starting[1:, j + 1], [0]]) if j < cols - 1 else 0))
+    runs = np.where(match, ending + starting - 1, 0).max(axis=0)  # (sample windows,) longest run through each
+    spans = np.where(runs > 0, runs + window - 1, 0)
+    # A frame lies in the windows that start up to window - 1 frames before it.
+    padded = np.concatenate([np.zeros(window - 1, dtype=np.int64), spans, np.zeros(m - cols, dtype=np.int64)])
+    return sliding_window_view(padded, window).max(axis=1)
 
 
 def global_diversity(d: np.ndarray, scale: float, min_segment: int = MIN_SEGMENT) -> float:
@@ -132,25 +175,26 @@ def seam_jump(reference: Motion, motion: Motion, seams: list[int], radius: int) 
     return float(speed[near].max() / max(typical, 1e-9))
 
 
+def loop_seam_step(motion: Motion) -> float:
+    """How big a step a loop takes at its seam (last frame to first), over the median
+    step between consecutive frames: about 1 when the seam is like any other frame, far
+    more when the loop jumps. A step is the mean distance the joints move relative to the
+    root's place on the floor (a loop's path goes on, its pose comes back): a joint that
+    turns, or a root pulled along over feet that stay, moves them."""
+    world = motion.world_positions()
+    root = world[:, :1].copy()
+    root[..., 1] = 0.0
+    pose = world - root
+    steps = np.linalg.norm(np.diff(pose, axis=0), axis=-1).mean(axis=1)
+    return float(np.linalg.norm(pose[0] - pose[-1], axis=-1).mean() / max(np.median(steps), 1e-12))
+
+
 def _fastest_joint_speed(motion: Motion) -> np.ndarray:
     """(F - 1,) the distance the fastest joint moves between consecutive frames."""
     return np.linalg.norm(np.diff(motion.world_positions(), axis=0), axis=-1).max(axis=1)
 
 
-def reassembled(features: np.ndarray, frames: int, rng: np.random.Generator, min_piece: int = MIN_SEGMENT) -> np.ndarray:
-    """The input cut into random pieces of at least ``min_piece`` frames and re-joined to
-    ``frames`` frames: the floor a copying generator would score on global diversity."""
-    pieces, total = [], 0
-    while total < frames:
-        size = int(rng.integers(min_piece, max(min_piece + 1, len(features) // 2)))
-        size = min(size, len(features))
-        start = int(rng.integers(0, len(features) - size + 1))
-        pieces.append(features[start : start + size])
-        total += size
-    return np.concatenate(pieces)[:frames]
-
-
-def foot_sliding(motion: Motion, contacts: list[int], planted: np.ndarray, size: float, band: float = HEIGHT_MARGIN) -> float:
+def foot_sliding(motion: Motion, contacts: list[int], planted: np.ndarray, size: float, band: float) -> float:
     """Mean horizontal speed (body sizes per second) of the contact points over the frames
     where each is within ``band`` (of the body size) of its planted height (taken from the
     input)."""
@@ -177,61 +221,85 @@ class Report:
     coverage: float  # threshold 0.5 s
     coverage_loose: float  # threshold 1.0 s (GANimator-comparable)
     global_diversity: float
-    global_diversity_reassembled: float
     local_diversity: float
     inter_sample_diversity: float
-    sliding: float
-    sliding_input: float
+    replay_seconds: float  # mean over frames of the longest replay of the clip containing it
+    replay_long_share: float  # share of frames inside replays longer than LONG_REPLAY_SECONDS
+    self_replay_seconds: float  # the same for the clip against itself (lags of 1 s and more)
+    self_replay_long_share: float
+    sliding: list[float]  # per SLIDING_BANDS, body sizes per second
+    sliding_input: list[float]
     jerk: float
     jerk_input: float
     samples: int
     frames: int
 
     @property
+    def sliding_ratios(self) -> list[float]:
+        """Per band of SLIDING_BANDS, the samples' sliding over the clip's."""
+        return [s / max(c, 1e-3) for s, c in zip(self.sliding, self.sliding_input)]
+
+    @property
     def sliding_ratio(self) -> float:
-        return self.sliding / max(self.sliding_input, 1e-3)
+        """The worst band's ratio: the figure that counts."""
+        return max(self.sliding_ratios)
 
     @property
     def jerk_ratio(self) -> float:
         return self.jerk / max(self.jerk_input, 1e-9)
 
-    @property
-    def diversity_ratio(self) -> float:
-        return self.global_diversity / max(self.global_diversity_reassembled, 1e-9)
-
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | list[float]]:
         out = asdict(self)
-        out.update(sliding_ratio=self.sliding_ratio, jerk_ratio=self.jerk_ratio, diversity_ratio=self.diversity_ratio)
+        out.update(sliding_ratio=self.sliding_ratio, sliding_ratios=self.sliding_ratios, jerk_ratio=self.jerk_ratio,
+                   sliding_bands=list(SLIDING_BANDS))
         return out
 
 
-def evaluate(reference: Motion, samples: list[Motion], contacts: list[int], seed: int = 0) -> Report:
+def replay(reference: np.ndarray, sample: np.ndarray, scale: float, min_lag: int = 0) -> tuple[float, float]:
+    """Mean replay length (seconds) over the frames of ``sample`` against ``reference``
+    (metric features at METRIC_FPS), and the share of frames in replays longer than
+    LONG_REPLAY_SECONDS; see :func:`replay_lengths`."""
+    frames = replay_lengths(distances(reference, sample), scale, min_lag=min_lag) / METRIC_FPS
+    return float(frames.mean()), float((frames > LONG_REPLAY_SECONDS).mean())
+
+
+def self_replay(reference: np.ndarray, scale: float) -> tuple[float, float]:
+    """:func:`replay` of the clip against itself, lags under SELF_REPLAY_GAP_SECONDS
+    ignored: how long the clip repeats its own earlier (or later) parts."""
+    return replay(reference, reference, scale, min_lag=round(SELF_REPLAY_GAP_SECONDS * METRIC_FPS))
+
+
+def evaluate(reference: Motion, samples: list[Motion], contacts: list[int]) -> Report:
     """All metrics for ``samples`` against the ``reference`` clip, averaged over samples."""
-    ref = rotation_features(reference)
+    ref = metric_features(reference)
     scale = motion_scale(ref)
-    feats = [rotation_features(s) for s in samples]
-    per = {"cov": [], "gd": [], "ld": [], "rgd": []}
-    rng = np.random.default_rng(seed)
+    feats = [metric_features(s) for s in samples]
+    per = {"cov": [], "gd": [], "ld": [], "replay": []}
     for f in feats:
         d = distances(ref, f)
         cov = coverage(d, scale)
         per["cov"].append([cov[t] for t in COVERAGE_THRESHOLDS])
         per["gd"].append(global_diversity(d, scale))
         per["ld"].append(local_diversity(d, scale))
-        per["rgd"].append(global_diversity(distances(ref, reassembled(ref, len(f), rng)), scale))
+        per["replay"].append(replay(ref, f, scale))
     size = reference.skeleton.size
     planted = planted_heights(reference, contacts)
     cov = np.mean(per["cov"], axis=0)
+    replays = np.mean(per["replay"], axis=0)
+    own = self_replay(ref, scale)
     return Report(
         coverage_strict=float(cov[0]),
         coverage=float(cov[1]),
         coverage_loose=float(cov[2]),
         global_diversity=float(np.mean(per["gd"])),
-        global_diversity_reassembled=float(np.mean(per["rgd"])),
         local_diversity=float(np.mean(per["ld"])),
         inter_sample_diversity=inter_sample_diversity(feats, scale),
-        sliding=float(np.mean([foot_sliding(s, contacts, planted, size) for s in samples])),
-        sliding_input=foot_sliding(reference, contacts, planted, size),
+        replay_seconds=float(replays[0]),
+        replay_long_share=float(replays[1]),
+        self_replay_seconds=own[0],
+        self_replay_long_share=own[1],
+        sliding=[float(np.mean([foot_sliding(s, contacts, planted, size, b) for s in samples])) for b in SLIDING_BANDS],
+        sliding_input=[foot_sliding(reference, contacts, planted, size, b) for b in SLIDING_BANDS],
         jerk=float(np.mean([jerk(s) for s in samples])),
         jerk_input=jerk(reference),
         samples=len(samples),

@@ -17,8 +17,9 @@ from sinmdm.metrics import (
     jerk,
     local_diversity,
     motion_scale,
-    reassembled,
+    replay_lengths,
     rotation_features,
+    self_replay,
     window_sums,
 )
 from sinmdm.motion import Motion
@@ -46,9 +47,36 @@ def test_a_copy_of_the_input_covers_everything_and_is_not_new(clip):
 
 
 def test_a_reassembly_of_the_input_has_no_global_diversity(clip):
-    pieces = reassembled(clip, 2 * len(clip), np.random.default_rng(1))
-    assert len(pieces) == 2 * len(clip)
+    pieces = np.concatenate([clip[120:170], clip[10:90], clip[60:140]])  # pieces of at least 30 frames
     assert global_diversity(distances(clip, pieces), motion_scale(clip)) == pytest.approx(0, abs=1e-6)
+
+
+def test_replays_last_as_long_as_the_pieces_of_the_clip_a_sample_plays():
+    rng = np.random.default_rng(6)
+    walk = np.cumsum(rng.normal(size=(300, 6)), axis=0)  # never repeats itself
+    scale = motion_scale(walk)
+    pieces = np.concatenate([walk[100:160], walk[20:100], walk[200:290]])  # 60, 80 and 90 frames
+    lengths = replay_lengths(distances(walk, pieces), scale)
+    # Each frame lies in the replay of its own piece (a window across a join may still
+    # match for a few frames, never more: a frame that close to a join may lie in the
+    # next piece's replay too).
+    for start, size in ((0, 60), (60, 80), (140, 90)):
+        inside = lengths[start + 5 : start + size - 5]
+        assert np.all((inside >= size) & (inside <= size + 8))
+    assert np.all(replay_lengths(distances(walk, walk), scale) == 300)  # a copy is one replay
+    # Noise of the clip's own spread replays nothing.
+    noise = rng.normal(size=(200, 6)) * walk.std(0) + walk.mean(0)
+    assert replay_lengths(distances(walk, noise), scale).max() == 0
+    # The clip against itself: only lags of a second and more count, and a random walk has none.
+    assert self_replay(walk, scale) == (0.0, 0.0)
+
+
+def test_a_cycle_replays_itself_for_all_but_one_period():
+    frames = np.arange(300)[:, None]
+    cycle = np.sin(2 * np.pi * frames / 40 + np.arange(6))  # a 40-frame cycle, 300 frames at 30 fps
+    seconds, long_share = self_replay(cycle, motion_scale(cycle))
+    assert seconds == pytest.approx(260 / 30, rel=0.05)  # every frame is in the copy one period away
+    assert long_share == 1.0
 
 
 def test_noise_covers_nothing_and_is_far_from_the_input(clip):
@@ -99,9 +127,9 @@ def test_sliding_counts_only_low_frames():
     world = motion.world_positions()
     foot = motion.skeleton.index("RightFoot")
     planted = np.array([world[:, foot, 1].max() + 100.0])  # every frame counts as low
-    assert foot_sliding(motion, [foot], planted, motion.skeleton.size) > 0
+    assert foot_sliding(motion, [foot], planted, motion.skeleton.size, 0.04) > 0
     planted = np.array([world[:, foot, 1].min() - 100.0])  # no frame is low
-    assert foot_sliding(motion, [foot], planted, motion.skeleton.size) == 0
+    assert foot_sliding(motion, [foot], planted, motion.skeleton.size, 0.04) == 0
 
 
 def test_evaluate_on_copies_reports_perfect_faithfulness():
@@ -110,4 +138,6 @@ def test_evaluate_on_copies_reports_perfect_faithfulness():
     assert report.coverage == 1.0 and report.global_diversity == pytest.approx(0, abs=1e-6)
     assert report.jerk_ratio == pytest.approx(1.0)
     assert report.inter_sample_diversity == 0
-    assert set(report.to_dict()) >= {"coverage", "jerk_ratio", "sliding_ratio", "diversity_ratio"}
+    assert report.replay_seconds == pytest.approx(motion.duration, abs=0.05) and report.replay_long_share == 1.0
+    assert report.sliding_ratios == pytest.approx([1.0] * 4) or report.sliding == [0.0] * 4
+    assert set(report.to_dict()) >= {"coverage", "jerk_ratio", "sliding_ratio", "sliding_ratios", "replay_seconds"}
