@@ -71,7 +71,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
 from scipy.signal import savgol_filter
 
-from .contacts import SPEED_LIMIT, point_speeds
+from .contacts import SPEED_LIMIT, Swings, floor_speeds, point_speeds
 from .metrics import jerk
 from .motion import Motion
 from .rotations import axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
@@ -87,7 +87,7 @@ BLEND_SECONDS = 0.15  # a pin fades in and out over this long
 LIFT_SECONDS = 0.2  # a foot raised off the floor rises and comes down over this long
 LANDING = 0.4  # a raise fades out over this last share of a pin's fade in (and in over its fade out)
 ALONG_FIRST = 0.4  # a foot landing from above is over its pin's spot for this last share of the fade
-LIFT_MARGIN = 0.005  # (of the body size) a raised foot clears the contact band by this
+LOOP_PAD_SECONDS = 2.0  # a loop is cleaned with this much of its other end on each side
 ROOT_REACH = 0.05  # (of the body size) the root moves at most this far towards the pins
 ROOT_SECONDS = 0.1  # the root's shift towards the pins is smoothed over this long (a Gaussian's sigma)
 DIGIT_REACH = 0.25  # (of the body size) branches shorter than this are toes of one foot, not limbs
@@ -418,15 +418,25 @@ def cleanup(
     drag: Optional[np.ndarray] = None,
     jerk_limit: Optional[float] = None,
     loop: bool = False,
+    swings: Optional[Swings] = None,
 ) -> Motion:
     """The cleaned motion: smoothed (as much as it needs to be less jerky than
     ``jerk_limit``, see :func:`smoothing`; fully without one), with each ``contacts``
-    joint pinned while ``contact`` (F, K) bool says it touches the floor at its
-    ``planted`` (K,) height, and, where ``drag`` (K,) is given, lifted off the floor while
-    free and moving along it faster than that (units per second; see
-    :func:`sinmdm.contacts.drag_speeds`). ``given`` (F, J) marks parts to keep exactly as
-    they are (1 = keep). For a ``loop`` (the last frame flows into the first) the root's
-    shift wraps around, so the seam stays seamless."""
+    point pinned while ``contact`` (F, K) bool says it touches the floor at its
+    ``planted`` (K,) height, its pins landing from above where coming in along the floor
+    would be faster than ``drag`` (K,) (units per second; see
+    :func:`sinmdm.contacts.drag_speeds`), and, where ``swings`` is given, carried up
+    while free and lower than the clip ever has it at its speed (see :func:`_lift_plan`).
+    ``given`` (F, J) marks parts to keep exactly as they are (1 = keep). A ``loop`` (the
+    last frame flows into the first) is cleaned with a copy of its end before it and of
+    its start after it, so every step sees across the seam, and stays seamless."""
+    if loop:
+        pad = min(motion.n_frames, max(1, round(LOOP_PAD_SECONDS * motion.fps)))
+        around = _looped(motion, pad)
+        tiled = np.concatenate([contact[-pad:], contact, contact[:pad]])
+        held = None if given is None else np.concatenate([given[-pad:], given, given[:pad]])
+        cleaned = cleanup(around, contacts, tiled, planted, held, drag, jerk_limit, False, swings)
+        return cleaned.crop(pad, motion.n_frames)
     seconds, cleaned = smoothing(motion, jerk_limit)
     if contacts:
         world = cleaned.world_points()  # IK on one limb never moves another's effector
@@ -441,11 +451,11 @@ def cleanup(
         limbs = effectors(motion.skeleton, contacts)
         plan, room, shares = _pin_plan(world, contacts, contact, planted, drag, limbs, motion)
         if given is None:  # (an editing command's given root path stays as it is)
-            cleaned = _shift_root(cleaned, world, plan, shares, loop)
+            cleaned = _shift_root(cleaned, world, plan, shares)
             plan, room, _ = _pin_plan(cleaned.world_points(), contacts, contact, planted, drag, limbs, motion)
         cleaned = _place(cleaned, plan)
-        if drag is not None:
-            lifts = _lift_plan(cleaned, contacts, limbs, room, planted, drag)
+        if swings is not None:
+            lifts = _lift_plan(cleaned, contacts, limbs, room, planted, swings)
             cleaned = _place(cleaned, lifts)
             plan += lifts
         # Smoothing after IK takes out the kinks IK leaves where pins fade, but drags pinned
@@ -455,6 +465,24 @@ def cleanup(
     if given is not None:
         cleaned = _restore(motion, cleaned, given)
     return cleaned
+
+
+def _looped(motion: Motion, pad: int) -> Motion:
+    """``motion`` with its last ``pad`` frames before it and its first ``pad`` after it,
+    the copies moved along the floor so the root goes on at its seam velocity (a loop's
+    root path does not close, its motion does)."""
+    frames = motion.n_frames
+    trans = motion.translations
+    shift = np.zeros_like(trans[0])
+    for root in motion.skeleton.positioned_joints[:1]:  # the trajectory joint, when it moves
+        step = trans[-1, root] - trans[-2, root] if frames > 1 else np.zeros(3)
+        shift[root] = trans[-1, root] + step - trans[0, root]
+        shift[root, "xyz".index(motion.skeleton.up)] = 0.0  # along the floor only
+    index = np.concatenate([np.arange(frames - pad, frames), np.arange(frames), np.arange(pad)])
+    offset = np.zeros((len(index),) + trans.shape[1:])
+    offset[:pad] = -shift
+    offset[pad + frames :] = shift
+    return replace(motion, rotations=motion.rotations[index], translations=trans[index] + offset)
 
 
 def _pin_plan(
@@ -495,9 +523,7 @@ def _pin_plan(
     return plan, room, shares
 
 
-def _shift_root(
-    motion: Motion, world: np.ndarray, plan: list[Step], shares: list[np.ndarray], loop: bool = False
-) -> Motion:
+def _shift_root(motion: Motion, world: np.ndarray, plan: list[Step], shares: list[np.ndarray]) -> Motion:
     """``motion`` with its root moved towards where the pins want the feet: by the mean of
     each pinned effector's way to its target (``world`` positions to the ``plan``'s
     targets) weighted by ``shares`` (how fully each step holds it per frame), carried
@@ -515,12 +541,11 @@ def _shift_root(
     if not len(known):
         return motion
     frames = np.arange(motion.n_frames)
-    period = motion.n_frames if loop else None  # a loop's shift wraps around its seam
-    offset = np.stack([np.interp(frames, known, total[known, a] / weight[known], period=period) for a in range(3)], -1)
+    offset = np.stack([np.interp(frames, known, total[known, a] / weight[known]) for a in range(3)], -1)
     translations = motion.translations.copy()
     reach = ROOT_REACH * motion.skeleton.size
     offset *= np.minimum(1.0, reach / np.maximum(np.linalg.norm(offset, axis=-1, keepdims=True), 1e-12))
-    offset = gaussian_filter1d(offset, ROOT_SECONDS * motion.fps, axis=0, mode="wrap" if loop else "nearest")
+    offset = gaussian_filter1d(offset, ROOT_SECONDS * motion.fps, axis=0, mode="nearest")
     translations[:, root] += offset @ motion.skeleton.frame  # from the world into the file's axes
     return replace(motion, translations=translations)
 
@@ -531,20 +556,19 @@ def _lift_plan(
     limbs: list[tuple[int, list[int], list[int]]],
     room: np.ndarray,
     planted: np.ndarray,
-    drag: np.ndarray,
+    swings: Swings,
 ) -> list[Step]:
-    """IK steps that raise free contact joints dragging along the floor (in the contact
-    band and faster than the clip's ``drag``) LIFT_MARGIN clear of the band. The raise
-    spreads over LIFT_SECONDS around the frames that need it, so the foot rises and comes
-    down instead of hopping, scaled by ``room`` (F, K): 0 where a pin holds the joint, 1
-    where it is free (see :func:`pin_targets`)."""
+    """IK steps that carry free contact points which skate (lower than the clip ever
+    has them at their speed along the floor; see :class:`sinmdm.contacts.Swings`) up to
+    the clip's floor at that speed, so a foot moving like a swing is as high as the clip's
+    swings. The raise spreads over LIFT_SECONDS around the frames that need it, so the
+    foot rises and comes down instead of hopping, scaled by ``room`` (F, K): 0 where a
+    pin holds the point, 1 where it is free (see :func:`pin_targets`)."""
     world = motion.world_points()
     positions = world[:, contacts]
-    band = planted[None] + CONTACT_REACH * motion.skeleton.size
-    speed = np.linalg.norm(np.gradient(positions[..., [0, 2]], axis=0), axis=-1) * motion.fps
-    clear = band + LIFT_MARGIN * motion.skeleton.size
-    need = np.where((speed > drag[None]) & (positions[..., 1] < band), clear - positions[..., 1], 0.0)
-    need *= room > 0
+    height = positions[..., 1] - planted[None]
+    floor = swings.floor(floor_speeds(positions, motion.fps))
+    need = np.where(room > 0, np.maximum(floor - height, 0.0), 0.0)
     width = _odd(round(LIFT_SECONDS * motion.fps))
     # A running maximum then a running mean of the same width: every frame that needs a
     # raise gets all of it, and the frames around it part of it.

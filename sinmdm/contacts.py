@@ -9,6 +9,8 @@ and a dragon alike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.ndimage import binary_erosion
 
@@ -23,6 +25,8 @@ PLANTED_PERCENTILE = 5.0  # the height a point rests at, robust to a few glitche
 DRAG_PERCENTILE = 98.0  # of a point's speed along the floor: how fast the clip drags it
 DRAG_HOLD_SECONDS = 0.07  # ...over frames it stays down at least this long before and after
 DRAG_FLOOR = 0.5  # (of SPEED_LIMIT) a point slower than this is never called dragged
+SWING_BINS = 20  # the clip's frames in this many bins of equal count, by speed along the floor
+SWING_PERCENTILE = 10.0  # of a point's heights in the clip at one speed: lower than this is too low
 
 
 def point_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
@@ -72,6 +76,45 @@ def drag_speeds(motion: Motion, points: list[int], planted: np.ndarray) -> np.nd
     at = np.clip(np.ceil(DRAG_PERCENTILE / 100 * count).astype(int) - 1, 0, len(speed) - 1)
     drag = np.where(count > 0, ranked[at, np.arange(len(points))], np.inf)
     return np.maximum(drag, DRAG_FLOOR * SPEED_LIMIT * motion.skeleton.size)
+
+
+@dataclass
+class Swings:
+    """How high each contact point is in the clip when it moves along the floor at a given
+    speed: ``floors`` (S, K), above its planted height, at ``speeds`` (S, K) ascending (units
+    and units per second). Below a point's floor at its speed, the clip has it only
+    SWING_PERCENTILE of the time: a sample's point that low and that fast skates."""
+
+    speeds: np.ndarray
+    floors: np.ndarray
+
+    def floor(self, speed: np.ndarray) -> np.ndarray:
+        """(F, K) the floor at each point's ``speed`` (F, K), held flat beyond the clip's speeds."""
+        return np.stack([np.interp(speed[:, k], self.speeds[:, k], self.floors[:, k]) for k in range(speed.shape[1])], -1)
+
+
+def floor_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
+    """(F, K) speed of each point along the floor (central differences)."""
+    if len(positions) < 2:
+        return np.zeros(positions.shape[:2])
+    return np.linalg.norm(np.gradient(positions[..., [0, 2]], axis=0), axis=-1) * fps
+
+
+def swing_floors(motion: Motion, points: list[int], planted: np.ndarray) -> Swings:
+    """Each point's :class:`Swings` in ``motion``: its frames sorted by speed along the
+    floor into SWING_BINS bins of equal count; in each, the median speed and the
+    SWING_PERCENTILE of the height above ``planted`` (K,). The floors never fall as the
+    speed rises (a faster foot is never allowed lower)."""
+    world = motion.world_points()[:, points]
+    speed = floor_speeds(world, motion.fps)
+    height = world[..., 1] - planted[None]
+    bins = max(1, min(SWING_BINS, motion.n_frames))
+    order = np.argsort(speed, axis=0, kind="stable")
+    keep = motion.n_frames // bins * bins  # equal bins: the fastest few frames beyond go
+    ranked = np.take_along_axis(speed, order, axis=0)[:keep].reshape(bins, -1, len(points))
+    heights = np.take_along_axis(height, order, axis=0)[:keep].reshape(bins, -1, len(points))
+    floors = np.maximum.accumulate(np.percentile(heights, SWING_PERCENTILE, axis=1), axis=0)
+    return Swings(speeds=np.median(ranked, axis=1), floors=floors)
 
 
 def _in_contact(positions: np.ndarray, fps: float, size: float) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .cleanup import cleanup, hysteresis
-from .contacts import drag_speeds, planted_heights
+from .contacts import drag_speeds, planted_heights, swing_floors
 from .diffusion import Diffusion, Known, LowPass
 from .errors import SinmdmError
 from .metrics import jerk
@@ -201,7 +201,8 @@ def clean_motions(
     contacts = run.layout.contact_points.tolist()
     planted = planted_heights(reference, contacts)
     drag = drag_speeds(reference, contacts, planted)
+    swings = swing_floors(reference, contacts, planted)
     scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]
     fps = run.layout.fps
     limit = jerk(reference)
-    return [cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit, loop) for m, s in zip(motions, scores)]
+    return [cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit, loop, swings) for m, s in zip(motions, scores)]

@@ -11,10 +11,12 @@ import pytest
 
 from sinmdm.bvh import parse_bvh
 from sinmdm.cleanup import (
-    ALONG_FIRST, BLEND_SECONDS, CONTACT_REACH, ROOT_REACH, bend_joint, cleanup, hysteresis, limb_chain, pin_targets, smooth,
+    ALONG_FIRST, BLEND_SECONDS, ROOT_REACH, bend_joint, cleanup, hysteresis, limb_chain, pin_targets, smooth,
 )
-from sinmdm.contacts import SPEED_LIMIT, drag_speeds
+from sinmdm.contacts import SPEED_LIMIT, Swings, drag_speeds, swing_floors
+from sinmdm.metrics import loop_seam_step
 from sinmdm.motion import Motion
+from sinmdm.rotations import axis_angle_matrix
 
 FRAMES = 60
 SPEED = 0.05  # units per frame the body drifts forward while the legs stay still: sliding
@@ -136,6 +138,34 @@ def test_a_loops_root_shift_wraps_around_its_seam():
     assert seam(loop=True) < 3 * SPEED  # carried smoothly across the seam
 
 
+def walking_loop(frames: int = 80) -> tuple[Motion, np.ndarray]:
+    """A seamless loop of the two-legged creature: its head nods through two whole cycles
+    (the seam at a turn) while the body drifts on over its feet, which stand across the
+    seam and once more in between."""
+    motion = creature(2, frames)
+    phase = 2 * np.pi * np.arange(frames) / frames * 2 + np.pi / 2
+    rotations = motion.rotations.copy()
+    nod = 0.3 * np.sin(phase)
+    rotations[:, motion.skeleton.index("Head")] = axis_angle_matrix(np.broadcast_to([0.0, 0.0, 1.0], (frames, 3)), nod)
+    contact = np.zeros((frames, 2), dtype=bool)
+    contact[-15:] = contact[:15] = True  # longer than the root can follow
+    contact[30:50] = True
+    return replace(motion, rotations=rotations), contact
+
+
+def test_a_cleaned_loop_stays_seamless():
+    """Every step (smoothing, contact runs, pins, lifts, the root's shift) sees across the
+    seam: the step from the last frame to the first stays like any other step."""
+    motion, contact = walking_loop()
+    assert loop_seam_step(motion) < 1.5  # seamless before cleanup
+    swings = Swings(speeds=np.array([[0.0, 0.0], [100.0, 100.0]]), floors=np.full((2, 2), 0.02 * motion.skeleton.size))
+    args = (motion, feet(motion), contact, np.zeros(2))
+    assert loop_seam_step(cleanup(*args, swings=swings, loop=False)) > 3  # the ends pinned apart
+    looped = cleanup(*args, swings=swings, loop=True)
+    assert looped.n_frames == motion.n_frames
+    assert loop_seam_step(looped) < 1.5
+
+
 def test_feet_are_kept_above_the_floor():
     motion = creature(2)
     translations = motion.translations.copy()
@@ -195,17 +225,39 @@ def test_fades_between_close_contacts_do_not_jump():
     assert jumps.max() < 5 * step  # both fades reach 0 where they meet; no switch between pins
 
 
-def test_free_feet_dragged_along_the_floor_are_lifted_unless_the_clip_drags_them_too():
+def swings_at(height: float, legs: int) -> Swings:
+    """A clip whose feet are at least ``height`` up whenever they move along the floor."""
+    return Swings(speeds=np.array([[0.0] * legs, [100.0] * legs]), floors=np.full((2, legs), height))
+
+
+def test_free_feet_dragged_along_the_floor_are_carried_as_high_as_the_clips_swings():
     motion = creature(4)  # no contact labelled; every foot slides along the floor
     joints = feet(motion)
     free = np.zeros((FRAMES, 4), dtype=bool)
-    band = CONTACT_REACH * motion.skeleton.size
-    dragging_clip = cleanup(motion, joints, free, planted=np.zeros(4), drag=np.full(4, 2 * SPEED * motion.fps))
-    assert np.abs(dragging_clip.world_positions()[:, joints, 1]).max() < 1e-6 * band  # left on the floor
-    lifted = cleanup(motion, joints, free, planted=np.zeros(4), drag=np.zeros(4))
-    assert lifted.world_positions()[:, joints, 1].min() > band * (1 - 1e-6)  # stepping, not skating
-    moved = np.linalg.norm(lifted.world_positions() - motion.world_positions(), axis=-1).max(axis=0)
-    assert moved[motion.skeleton.index("Head")] < 1e-9  # only the legs move
+    size = motion.skeleton.size
+    dragging_clip = cleanup(motion, joints, free, planted=np.zeros(4), swings=swings_at(0.0, 4))
+    assert np.abs(dragging_clip.world_positions()[:, joints, 1]).max() < 1e-6 * size  # left on the floor
+    for height in (0.06, 0.15):  # as high as the clip's own swings at that speed, whatever the height
+        lifted = cleanup(motion, joints, free, planted=np.zeros(4), swings=swings_at(height * size, 4))
+        assert lifted.world_positions()[:, joints, 1].min() > height * size * (1 - 1e-6)  # stepping, not skating
+        moved = np.linalg.norm(lifted.world_positions() - motion.world_positions(), axis=-1).max(axis=0)
+        assert moved[motion.skeleton.index("Head")] < 1e-9  # only the legs move
+
+
+def test_swing_floors_are_how_low_the_clip_has_a_foot_at_each_speed():
+    motion = creature(2)
+    size = motion.skeleton.size
+    translations = motion.translations.copy()
+    fast = np.arange(FRAMES) >= FRAMES // 2  # slow along the floor, then fast and high
+    translations[:, 0, 0] = np.cumsum(np.where(fast, 0.1, 0.005))
+    translations[:, 0, 1] += np.where(fast, 0.1 * size, 0.0)
+    clip = replace(motion, translations=translations)
+    swings = swing_floors(clip, feet(clip), planted=np.zeros(2))
+    slow_speed, fast_speed = 0.005 * clip.fps, 0.1 * clip.fps
+    floors = swings.floor(np.array([[slow_speed, slow_speed], [fast_speed, fast_speed]]))
+    np.testing.assert_allclose(floors[0], 0.0, atol=1e-9)
+    np.testing.assert_allclose(floors[1], 0.1 * size, rtol=1e-6)
+    assert np.all(np.diff(swings.floors, axis=0) >= 0)  # a faster foot is never let lower
 
 
 def test_feet_low_and_still_in_the_output_are_pinned_though_not_predicted():
@@ -228,9 +280,9 @@ def test_a_dragged_foot_that_was_only_kept_off_the_floor_is_lifted_too():
     translations[:, 0, 1] -= 0.5  # and sunk into it
     low = replace(motion, translations=translations)
     joints = feet(low)
-    band = CONTACT_REACH * motion.skeleton.size
-    cleaned = cleanup(low, joints, np.zeros((FRAMES, 2), dtype=bool), planted=np.zeros(2), drag=np.zeros(2))
-    assert cleaned.world_positions()[:, joints, 1].min() > band * (1 - 1e-6)  # above the band, not on the floor
+    height = 0.1 * motion.skeleton.size
+    cleaned = cleanup(low, joints, np.zeros((FRAMES, 2), dtype=bool), planted=np.zeros(2), swings=swings_at(height, 2))
+    assert cleaned.world_positions()[:, joints, 1].min() > height * (1 - 1e-6)  # swinging, not on the floor
 
 
 def test_given_frames_and_joints_stay_exact():
