@@ -18,10 +18,14 @@ CLIPS = {
     "salsa": "mixamo/Salsa-Dancing-6.bvh",
     "crab": "truebones/Crab-dance-long.bvh",
     "chicken": "truebones/Chicken_IdlePecking.bvh",
+    "chicken_walk": "truebones/Chicken_Walk.bvh",
+    "walk": "mixamo/Walk-In-Circle.bvh",
+    "elephant": "truebones/Elephant_Idle1.bvh",
     "proud": "xia/proud.bvh",
 }
-# The clips the quality goals are set on (issues 3 and 6); `dragon` is the bundled example.
+# The clips the quality goals are set on (issues 3, 6 and 21); `dragon` is the bundled example.
 QUALITY = "salsa,crab,chicken"
+BENCHMARK_CLIPS = "salsa,walk,crab,chicken_walk,elephant,dragon"
 
 
 def data_dir() -> Path:

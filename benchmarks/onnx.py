@@ -73,7 +73,7 @@ def main() -> None:
     started = time.perf_counter()
     b = to_motions(run, sample_features_onnx(run, 1, args.frames, seed=0, model=model))[0]
     onnx_sample = time.perf_counter() - started
-    apart = float(np.abs(a.world_positions() - b.world_positions()).max()) / run.layout.skeleton.height
+    apart = float(np.abs(a.world_positions() - b.world_positions()).max()) / run.layout.skeleton.size
 
     print(f"model: {run.path.name}, {run.network.parameter_count() / 1e6:.2f} M parameters, {run.layout.n_channels} channels; "
           f"{os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads)")

@@ -316,15 +316,19 @@ def reference_targets(layout: FeatureLayout, reference: Motion, plan: Plan) -> n
 
 
 def run_plan(
-    run: Run, reference: Motion, plan: Plan, n: int, *, steps: int, seed: int, clean: bool = True, on_step=None
+    run: Run, reference: Motion, plan: Plan, n: int, *, steps: int, seed: int, clean: bool = True, pin: bool = True,
+    on_step=None,
 ) -> list[Motion]:
-    """Sample ``plan``, pin each result's root path to the reference's and, with
-    ``clean``, clean it up without touching the given parts."""
+    """Sample ``plan``, pin each result's root path to the reference's (unless not
+    ``pin``: the model's own path, to measure how far it strays) and, with ``clean``,
+    clean it up without touching the given parts."""
     known = Known(
         mask=torch.as_tensor(plan.mask[None], dtype=torch.float32, device=run.device),
         reference=torch.as_tensor(plan.reference[None], dtype=torch.float32, device=run.device),
     )
     features = sample_features(run, n, plan.frames, steps=steps, seed=seed, plan=False, known=known, on_step=on_step)
+    if not pin:
+        return to_motions(run, features)
     targets = reference_targets(run.layout, reference, plan)
     motions = [pin_trajectory(run.layout, motion, targets, plan.anchors) for motion in to_motions(run, features)]
     return clean_motions(run, reference, features, motions, joint_weights(run.layout, plan)) if clean else motions
@@ -344,18 +348,21 @@ def transfer_guide(strength: float) -> tuple[int, int]:
 
 
 def transfer(
-    run: Run, content: Motion, n: int, *, strength: float, steps: int, seed: int, clean: bool = True, on_step=None
+    run: Run, content: Motion, n: int, *, strength: float, steps: int, seed: int, clean: bool = True, pin: bool = True,
+    on_step=None,
 ) -> list[Motion]:
     """``n`` motions with the content's timing and path in the style of the model's clip
     (harmonisation by low-pass guidance, ILVR). The guidance alone lets the root drift
     from the content's path (on Walk-In-Circle content with the Salsa model, by 44% of
     the path's length), so the root's path is then pinned to the content's at every
-    frame."""
+    frame (unless not ``pin``: the guidance's own path, to measure how far it strays)."""
     factor, until = transfer_guide(strength)
     reference = torch.as_tensor(encode_reference(run.layout, content)[None], dtype=torch.float32, device=run.device)
     features = sample_features(
         run, n, content.n_frames, steps=steps, seed=seed, plan=False, guide=LowPass(reference, factor, until), on_step=on_step
     )
+    if not pin:
+        return to_motions(run, features)
     path = root_path(run.layout, content)
     every = np.ones(content.n_frames, dtype=bool)
     motions = [pin_trajectory(run.layout, m, path, every) for m in to_motions(run, features)]
