@@ -146,16 +146,23 @@ class Diffusion:
             if guide is not None and t_prev > guide.until:
                 ref_noise = torch.randn(x.shape, generator=generator, device="cpu").to(device)
                 ref = self.q_sample(guide.reference.expand_as(x), torch.full_like(tt, t_prev), ref_noise)
-                x = x - low_pass(x, guide.factor) + low_pass(ref, guide.factor)
+                wrap = 2 * guide.factor if circular else 0  # a loop's slow motion runs on across its seam
+                x = x - low_pass(x, guide.factor, wrap) + low_pass(ref, guide.factor, wrap)
             if on_step is not None:
                 on_step(i)
         return x
 
 
-def low_pass(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Average over ``factor`` frames and interpolate back: the slow part of (B, T, C)."""
+def low_pass(x: torch.Tensor, factor: int, wrap: int = 0) -> torch.Tensor:
+    """Average over ``factor`` frames and interpolate back: the slow part of (B, T, C).
+    ``wrap`` > 0 treats the sequence as a loop, seen with that many frames of its other
+    end on each side."""
     if factor <= 1:
         return x
+    if wrap:
+        wrap = min(wrap, x.shape[1])
+        looped = torch.cat([x[:, -wrap:], x, x[:, :wrap]], dim=1)
+        return low_pass(looped, factor)[:, wrap : wrap + x.shape[1]]
     frames = x.shape[1]
     down = F.avg_pool1d(x.transpose(1, 2), factor, factor, ceil_mode=True, count_include_pad=False)
     return F.interpolate(down, size=frames, mode="linear", align_corners=False).transpose(1, 2)

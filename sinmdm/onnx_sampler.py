@@ -107,18 +107,24 @@ def sample(
             reference, factor, _ = guide
             ab_prev = float(alpha_bar[t_prev])
             noisy = math.sqrt(ab_prev) * signal_scale * reference + math.sqrt(1 - ab_prev) * noise(shape)
-            x = (x - low_pass(x, factor) + low_pass(noisy, factor)).astype(np.float32)
+            wrap = 2 * factor if padding else 0  # a loop's slow motion runs on across its seam
+            x = (x - low_pass(x, factor, wrap) + low_pass(noisy, factor, wrap)).astype(np.float32)
         if on_step is not None:
             on_step(i)
     return x
 
 
-def low_pass(x: np.ndarray, factor: int) -> np.ndarray:
+def low_pass(x: np.ndarray, factor: int, wrap: int = 0) -> np.ndarray:
     """As :func:`sinmdm.diffusion.low_pass`: (B, T, C) averaged over ``factor`` frames (the
     last group may be shorter) and linearly interpolated back to T frames (half-frame
-    centres, clamped at the ends)."""
+    centres, clamped at the ends); ``wrap`` > 0 sees a loop with that many frames of its
+    other end on each side."""
     if factor <= 1:
         return x
+    if wrap:
+        wrap = min(wrap, x.shape[1])
+        looped = np.concatenate([x[:, -wrap:], x, x[:, :wrap]], axis=1)
+        return low_pass(looped, factor)[:, wrap : wrap + x.shape[1]]
     frames = x.shape[1]
     groups = -(-frames // factor)
     padded = np.concatenate([x, np.zeros((x.shape[0], groups * factor - frames, x.shape[2]), x.dtype)], axis=1)

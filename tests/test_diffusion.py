@@ -130,6 +130,33 @@ def test_low_pass_guidance_takes_the_references_slow_part():
     assert slow_error(LowPass(reference, factor=4, until=0)) < 0.5 * slow_error(None)
 
 
+def test_a_guided_loop_stays_a_loop():
+    """Low-pass guidance of a loop runs across its seam: a reference whose ends differ
+    (a shuffled plan's do) must not cut the loop's slow motion at the seam."""
+    d = Diffusion()
+    frames = 64
+    reference = torch.linspace(-1, 1, frames, dtype=torch.float64).view(1, -1, 1).repeat(1, 1, 2)  # ends far apart
+    passthrough = lambda x, t: x  # noqa: E731
+
+    def seam_over_steps(circular: bool) -> float:
+        """The step across the seam over the largest step anywhere else."""
+        out = d.sample(passthrough, (1, frames, 2), 50, guide=LowPass(reference, factor=8, until=0), circular=circular,
+                       padding=8, noise=torch.zeros(1, frames, 2, dtype=torch.float64), eta=0.0)
+        steps = (out[:, 1:] - out[:, :-1]).abs().mean(dim=-1)
+        return float((out[:, 0] - out[:, -1]).abs().mean() / steps.max())
+
+    assert seam_over_steps(circular=False) > 5  # the ramp's ends meet at the seam, uneased
+    assert seam_over_steps(circular=True) < 1.2  # eased across it like the reference's own cuts
+
+
+def test_a_wrapped_low_pass_sees_a_loop():
+    frames = torch.arange(48, dtype=torch.float64)
+    cycle = torch.sin(2 * math.pi * frames / 48).view(1, -1, 1)  # one whole cycle
+    plain, wrapped = low_pass(cycle, 8), low_pass(cycle, 8, wrap=16)
+    # Where the loop closes, the plain one holds its ends flat; the wrapped one follows the cycle.
+    assert float((wrapped - cycle).abs().max()) < 0.5 * float((plain - cycle).abs().max())
+
+
 def test_low_pass_keeps_slow_signals_and_removes_alternation():
     slow = torch.ones(1, 16, 1)
     torch.testing.assert_close(low_pass(slow, 2), slow)

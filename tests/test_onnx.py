@@ -138,10 +138,10 @@ def test_numpy_sampler_follows_the_torch_sampler_step_for_step():
         assert np.abs(got - want).max() < 1e-4
 
 
-@pytest.mark.parametrize("frames, factor", [(30, 4), (31, 8), (5, 8), (1300, 32)])
-def test_numpy_low_pass_is_the_torch_one(frames, factor):
+@pytest.mark.parametrize("frames, factor, wrap", [(30, 4, 0), (31, 8, 0), (5, 8, 0), (1300, 32, 0), (31, 8, 16), (5, 8, 16)])
+def test_numpy_low_pass_is_the_torch_one(frames, factor, wrap):
     x = torch.randn(2, frames, 3, generator=torch.Generator().manual_seed(frames))
-    assert np.abs(numpy_low_pass(x.numpy(), factor) - low_pass(x, factor).numpy()).max() < 1e-5
+    assert np.abs(numpy_low_pass(x.numpy(), factor, wrap) - low_pass(x, factor, wrap).numpy()).max() < 1e-5
 
 
 def test_without_the_onnx_extra_the_commands_say_what_to_install(tmp_path, monkeypatch, capsys):
