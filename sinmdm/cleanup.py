@@ -32,34 +32,20 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    into the most even pair of long segments (a knee, never a short foot bone). A contact
    joint below another (a toe below a foot) is placed only while the one above it is
    free, and then by the leg.
-5. Lifting. A free contact joint inside the contact band that moves along the floor
-   faster than the training clip ever drags it there (see
-   :func:`sinmdm.contacts.drag_speeds`: touch-downs and lift-offs are not drags) is
-   raised just clear of the band, the raise spread over 0.2 s so the foot steps rather
-   than skates. A dancer who slides her feet drags them fast, so her samples may too;
-   a crab that lifts its feet, not. A raise fades out over the last 40% of a pin's fade,
-   where the foot comes down on its pin. A joint that step 4 only kept off the floor is
-   free here, not pinned.
+5. Lifting. A free contact point lower than the training clip (almost) ever has it at
+   its speed along the floor (:class:`sinmdm.contacts.Swings`: per point, the lowest
+   the clip has it in each band of speeds) is carried up to that height: a foot moving
+   like a swing is as high as the clip's swings at that speed, and a dancer who slides
+   her feet keeps sliding them. The raise is spread over 0.2 s, so the foot steps rather
+   than hops, and fades out over the last 40% of a pin's fade, where the foot comes down
+   on its pin. A joint that step 4 only kept off the floor is free here, not pinned.
 6. The smoothing pass runs once more, and the IK of steps 4 and 5 again after it (the
    smoothing drags pinned feet along with the leg; the second IK pass puts them back).
 
 Given parts (frames or joints an editing command kept from the reference) are put back
-exactly at the end, so cleanup never changes them.
-
-What each choice bought (8 samples at 2x unless noted; coverage change in points):
-- Placing toes by the leg, only while the foot is free, instead of pinning each toe by
-  rotating its foot: Salsa -6 -> -1.7 (a 10 cm lever turns the foot a lot).
-- Lifting and the second pass: Salsa sliding ratio 1.09 -> 1.01; lifting only above the
-  clip's 98th percentile of drag speed, not its 90th, saves Salsa 3.3 points.
-- Landing from above, fades meeting between close runs, raising clear of the band and
-  drags measured only while the foot stays down: crab sliding 3.86 -> 0.58, dragon
-  1.99 -> 0.27, coverage within 0.3 points; the dragon's jerk ratio rose 1.20 -> 1.46,
-  as its fast feet now stop on their pins sooner.
-- Moving the root (step 3): chicken coverage -3.3 -> -1.6, Salsa -1.6 -> -1.3, crab
-  -1.3 -> -1.1, sliding lower everywhere; unbounded it gave the chicken -1.6 too, at
-  most 1.5% of the body size -2.4.
-- The adaptive smoothing window: chicken -1.6 -> -1.1 (jerk ratio 0.72 -> 0.97); Salsa,
-  jittery, keeps 0.2 s (0.15 s everywhere would leave her jerk ratio at 1.29).
+exactly at the end, so cleanup never changes them. A loop is cleaned with 2 s of its
+other end on each side, so every step above sees across its seam. What each choice
+bought, measured, is in docs/cleanup.md.
 """
 
 from __future__ import annotations

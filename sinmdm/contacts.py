@@ -25,8 +25,6 @@ PLANTED_PERCENTILE = 5.0  # the height a point rests at, robust to a few glitche
 DRAG_PERCENTILE = 98.0  # of a point's speed along the floor: how fast the clip drags it
 DRAG_HOLD_SECONDS = 0.07  # ...over frames it stays down at least this long before and after
 DRAG_FLOOR = 0.5  # (of SPEED_LIMIT) a point slower than this is never called dragged
-SWING_BINS = 20  # the clip's frames in this many bins of equal count, by speed along the floor
-SWING_PERCENTILE = 10.0  # of a point's heights in the clip at one speed: lower than this is too low
 
 
 def point_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
@@ -80,10 +78,10 @@ def drag_speeds(motion: Motion, points: list[int], planted: np.ndarray) -> np.nd
 
 @dataclass
 class Swings:
-    """How high each contact point is in the clip when it moves along the floor at a given
-    speed: ``floors`` (S, K), above its planted height, at ``speeds`` (S, K) ascending (units
-    and units per second). Below a point's floor at its speed, the clip has it only
-    SWING_PERCENTILE of the time: a sample's point that low and that fast skates."""
+    """How low each contact point ever is in the clip when it moves along the floor at
+    a given speed or faster: ``floors`` (S, K), above its planted height, at ``speeds``
+    (S, K) ascending (units and units per second). A sample's point lower than its floor
+    at its speed moves faster than the clip ever moves it at that height: it skates."""
 
     speeds: np.ndarray
     floors: np.ndarray
@@ -101,20 +99,16 @@ def floor_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
 
 
 def swing_floors(motion: Motion, points: list[int], planted: np.ndarray) -> Swings:
-    """Each point's :class:`Swings` in ``motion``: its frames sorted by speed along the
-    floor into SWING_BINS bins of equal count; in each, the median speed and the
-    SWING_PERCENTILE of the height above ``planted`` (K,). The floors never fall as the
-    speed rises (a faster foot is never allowed lower)."""
+    """Each point's :class:`Swings` in ``motion``: at each of its speeds along the floor,
+    the lowest it is (above ``planted`` (K,)) over the frames it moves that fast or
+    faster, so the floor never falls as the speed rises."""
     world = motion.world_points()[:, points]
     speed = floor_speeds(world, motion.fps)
     height = world[..., 1] - planted[None]
-    bins = max(1, min(SWING_BINS, motion.n_frames))
     order = np.argsort(speed, axis=0, kind="stable")
-    keep = motion.n_frames // bins * bins  # equal bins: the fastest few frames beyond go
-    ranked = np.take_along_axis(speed, order, axis=0)[:keep].reshape(bins, -1, len(points))
-    heights = np.take_along_axis(height, order, axis=0)[:keep].reshape(bins, -1, len(points))
-    floors = np.maximum.accumulate(np.percentile(heights, SWING_PERCENTILE, axis=1), axis=0)
-    return Swings(speeds=np.median(ranked, axis=1), floors=floors)
+    ranked = np.take_along_axis(speed, order, axis=0)
+    lowest = np.minimum.accumulate(np.take_along_axis(height, order, axis=0)[::-1], axis=0)[::-1]
+    return Swings(speeds=ranked, floors=lowest)
 
 
 def _in_contact(positions: np.ndarray, fps: float, size: float) -> np.ndarray:
