@@ -1,20 +1,21 @@
 """Measure what cleanup does to samples of models trained with default settings, beside
 what no learning gives.
 
-    python benchmarks/cleanup.py [--clips salsa,crab,chicken] [--clip NAME=FILE.bvh ...] [--runs DIR] [--n 20] [--json FILE]
+    python benchmarks/cleanup.py [--clips salsa,walk,crab,chicken_walk,elephant,dragon] [--clip NAME=FILE.bvh ...] [--runs DIR] [--n 20] [--loops 5] [--json FILE]
 
 It uses the runs DIR/<clip> and first trains the missing ones with `sinmdm train`
-defaults (about 6 minutes each on a 2-core CPU): mixamo/Salsa-Dancing-6.bvh,
-truebones/Crab-dance-long.bvh and truebones/Chicken_IdlePecking.bvh (`dragon`, the
-bundled example, may be listed too, and any clip given as --clip NAME=FILE.bvh). For each
-it draws --n samples at twice the clip's length (50 steps, seed 0), evaluates them with
-`sinmdm eval`'s metrics without and with cleanup, and times the cleanup of one sample.
-Foot sliding is measured in contact bands of 3, 5, 8 and 12% of the body size above each
-contact's rest height, and the worst band's ratio is reported. Beside each row stands
-baseline (c) of REFERENCE.md (the clip in shuffled 2-s pieces, cross-faded, with 1.7
-degrees of noise; benchmarks/baseline.py), --n of them. Goals (issue 6): sliding ratio
-<= 1.1, jerk ratio <= 1.2, coverage at most 2 points below the raw samples', and <= 2 s to
-clean a 1300-frame clip (Salsa at 2x: 1296 frames).
+defaults (about 6 minutes each on a 2-core CPU; clips named in benchmarks/common.py, and
+any clip given as --clip NAME=FILE.bvh). For each it draws --n samples at twice the
+clip's length (50 steps, seed 0), evaluates them with `sinmdm eval`'s metrics without and
+with cleanup, and times the cleanup of one sample. Foot sliding is measured in contact
+bands of 3, 5, 8 and 12% of the body size above each contact's rest height, and the
+worst band's ratio counts. Beside each row stands baseline (c) of REFERENCE.md (the clip
+in shuffled 2-s pieces, cross-faded, with 1.7 degrees of noise; benchmarks/baseline.py),
+--n of them. Then --loops samples with --loop: the step at each one's seam over its median
+frame step (see sinmdm.metrics.loop_seam_step), raw and cleaned, the worst sample counting.
+Goals (issue 21): sliding at every band and jerk at most 1.1 of the clip's, coverage at
+most 2 points below the raw samples', loop seams at most 1.5, and <= 2 s to clean a
+1300-frame clip.
 """
 
 from __future__ import annotations
@@ -28,33 +29,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import QUALITY, add_clips, runs_folder, trained, write_rows  # puts the checkout on sys.path first
+from common import BENCHMARK_CLIPS, add_clips, runs_folder, trained, write_rows  # puts the checkout on sys.path first
 from baseline import pieces
 
-from sinmdm.contacts import planted_heights
 from sinmdm.edit import load_reference
 from sinmdm.generate import clean_motions, sample_features, to_motions
-from sinmdm.metrics import SLIDING_BANDS, evaluate, foot_sliding
+from sinmdm.metrics import SLIDING_BANDS, evaluate, loop_seam_step
 from sinmdm.runs import Run
-
-
-def sliding_ratios(reference, motions, contacts) -> list[float]:
-    """The samples' mean sliding over the clip's, in each of SLIDING_BANDS."""
-    planted, size = planted_heights(reference, contacts), reference.skeleton.size
-    out = []
-    for band in SLIDING_BANDS:
-        clip = foot_sliding(reference, contacts, planted, size, band)
-        mean = float(np.mean([foot_sliding(m, contacts, planted, size, band) for m in motions]))
-        out.append(mean / max(clip, 1e-3))
-    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", default=QUALITY)
+    parser.add_argument("--clips", default=BENCHMARK_CLIPS)
     parser.add_argument("--clip", action="append", default=[], metavar="NAME=FILE.bvh", help="a clip outside the real data")
     parser.add_argument("--runs", type=Path, help="folder of runs named by clip (default: a new temporary one)")
     parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--loops", type=int, default=5, help="--loop samples whose seams are measured")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
     add_clips(args.clip)
@@ -65,8 +55,8 @@ def main() -> None:
     print(f"sliding: the worst of the bands {bands}% of the body size (each band's ratio in brackets)")
     print()
     print("| clip | contacts | coverage raw → clean (change) | sliding raw → clean | jerk raw → clean "
-          "| baseline (c): coverage, sliding, jerk | cleanup s / sample |")
-    print("|---|---|---|---|---|---|---|")
+          "| loop seam raw → clean | baseline (c): coverage, sliding, jerk | cleanup s / sample |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.clips.split(","):
         run = Run.load(trained(name, folder), torch.device("cpu"))
         reference = load_reference(run, None)
@@ -79,21 +69,23 @@ def main() -> None:
         rng = np.random.default_rng(0)
         trivial = [pieces(reference, raw[0].n_frames, rng) for _ in range(args.n)]
         a, b, c = (evaluate(reference, m, contacts) for m in (raw, clean, trivial))
-        slide = {k: sliding_ratios(reference, m, contacts) for k, m in (("raw", raw), ("clean", clean), ("baseline", trivial))}
+        looped = sample_features(run, args.loops, 2 * run.train_frames, seed=1, loop=True)
+        loops_raw = to_motions(run, looped)
+        loops_clean = clean_motions(run, reference, looped, loops_raw, loop=True)
+        seams = {k: max(loop_seam_step(m) for m in ms) for k, ms in (("raw", loops_raw), ("clean", loops_clean))}
 
-        def worst(k: str) -> str:
-            return f"{max(slide[k]):.2f} [{' '.join(f'{r:.2f}' for r in slide[k])}]"
+        def worst(r) -> str:
+            return f"{r.sliding_ratio:.2f} [{' '.join(f'{x:.2f}' for x in r.sliding_ratios)}]"
 
         print(
             f"| {name} | {len(contacts)} | {a.coverage:.3f} → {b.coverage:.3f} ({100 * (b.coverage - a.coverage):+.1f} pt) "
-            f"| {worst('raw')} → {worst('clean')} | {a.jerk_ratio:.2f} → {b.jerk_ratio:.2f} "
-            f"| {c.coverage:.3f}, {worst('baseline')}, {c.jerk_ratio:.2f} | {seconds:.2f} |",
+            f"| {worst(a)} → {worst(b)} | {a.jerk_ratio:.2f} → {b.jerk_ratio:.2f} | {seams['raw']:.2f} → {seams['clean']:.2f} "
+            f"| {c.coverage:.3f}, {worst(c)}, {c.jerk_ratio:.2f} | {seconds:.2f} |",
             flush=True,
         )
         rows.append({
             "clip": name, "frames": raw[0].n_frames, "cleanup_s": seconds, "contacts": [run.layout.skeleton.point_names[p] for p in contacts],
-            "sliding_bands": list(SLIDING_BANDS),
-            **{f"sliding_band_ratios_{k}": v for k, v in slide.items()},
+            "loop_seam_raw": seams["raw"], "loop_seam_clean": seams["clean"],
             **{f"{k}_raw": v for k, v in a.to_dict().items()}, **{f"{k}_clean": v for k, v in b.to_dict().items()},
             **{f"{k}_baseline": v for k, v in c.to_dict().items()},
         })
