@@ -321,11 +321,16 @@ def test_eval_reports_sliding_and_jerk_with_and_without_cleanup(model, capsys):
     assert cli(["eval", "--model", str(run_dir), "--n", "2", "--steps", "3", "--length", "60", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["cleanup"] is True and report["samples"] == 2 and report["frames"] == 60
-    for key in ("sliding_ratio", "jerk_ratio", "sliding_ratio_without_cleanup", "jerk_ratio_without_cleanup", "coverage"):
+    for key in ("sliding_ratio", "jerk_ratio", "sliding_ratio_without_cleanup", "jerk_ratio_without_cleanup", "coverage",
+                "replay_seconds", "self_replay_seconds"):
         assert np.isfinite(report[key]), key
+    assert report["sliding_bands"] == [0.03, 0.05, 0.08, 0.12] and len(report["sliding_ratios"]) == 4
+    assert report["sliding_ratio"] == max(report["sliding_ratios"])  # the worst band counts
     assert cli(["eval", "--model", str(run_dir), "--n", "2", "--steps", "3", "--length", "60", "--json", "--no-cleanup"]) == 0
     raw = json.loads(capsys.readouterr().out)
     assert raw["cleanup"] is False and "jerk_ratio_without_cleanup" not in raw
     assert raw["jerk_ratio"] == pytest.approx(report["jerk_ratio_without_cleanup"])  # same samples, same seed
     assert cli(["eval", "--model", str(run_dir), "--n", "2", "--steps", "3", "--length", "60"]) == 0
-    assert "without cleanup" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "without cleanup" in table and "replay length" in table and "the clip replays itself" in table
+    assert "3%:" in table and "12%:" in table
