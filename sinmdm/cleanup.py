@@ -11,7 +11,7 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    (quaternions made sign-continuous over time, renormalised after) and over position
    channels. A cubic fit keeps the shape of sharp, intentional motion far better than a
    moving average of the same width and removes frame-to-frame jitter. Its window is
-   the shortest of 0.1, 0.15 and 0.2 s that leaves the sample less jerky than 0.9 of the
+   the shortest of 0.1, 0.15, 0.2 and 0.3 s that leaves the sample less jerky than 0.9 of the
    clip (the longest when nothing does): a sample already as smooth as its clip keeps
    its sharp motion.
 3. The root. The pins of step 4 want each held foot somewhere; the root moves towards
@@ -66,7 +66,7 @@ from .skeleton import Skeleton
 CONTACT_ON, CONTACT_OFF = 0.6, 0.4  # hysteresis thresholds on the contact features
 MIN_CONTACT_SECONDS = 0.1  # shorter contacts are noise
 CONTACT_REACH = 0.04  # contacts higher than this (of the body size) above the planted height are not
-SMOOTH_SECONDS = (0.1, 0.15, 0.2)  # Savitzky-Golay windows: the shortest that...
+SMOOTH_SECONDS = (0.1, 0.15, 0.2, 0.3)  # Savitzky-Golay windows: the shortest that...
 SMOOTH_AIM = 0.9  # ...leaves a sample no jerkier than this share of the clip (IK adds some back)
 SMOOTH_ORDER = 3
 BLEND_SECONDS = 0.15  # a pin fades in and out over this long
