@@ -290,8 +290,8 @@ def test_given_frames_and_joints_stay_exact():
     motion = creature(4)
     given = np.zeros((FRAMES, motion.skeleton.n_joints))
     given[:20] = 1.0  # the first 20 frames entirely
-    given[:, motion.skeleton.index("Knee1")] = 1.0  # and one joint throughout
     given[20:25] = 0.5  # a ramp
+    given[:, motion.skeleton.index("Knee1")] = 1.0  # and one joint throughout
     cleaned = cleanup(motion, feet(motion), alternating_contacts(4), planted=np.zeros(4), given=given)
     assert np.array_equal(cleaned.rotations[:20], motion.rotations[:20])
     assert np.array_equal(cleaned.translations[:20], motion.translations[:20])
