@@ -559,6 +559,11 @@ def _lift_plan(
     # A running maximum then a running mean of the same width: every frame that needs a
     # raise gets all of it, and the frames around it part of it.
     need = uniform_filter1d(maximum_filter1d(need, width, axis=0), width, axis=0) * room
+    # A foot leaving a pin (or coming down on one) rises no faster than the clip's feet do.
+    held = room <= 0
+    gap = np.stack([_nearest_run(held[:, k])[0] for k in range(len(contacts))], -1)  # frames to the nearest held one
+    free = ~held & np.isfinite(gap)
+    need[free] = np.minimum(need[free], (swings.rise[None] / motion.fps * gap)[free])
     plan = []
     for joint, group, chain in limbs:
         raise_by = need[:, group].max(axis=1)

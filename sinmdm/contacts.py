@@ -25,6 +25,7 @@ PLANTED_PERCENTILE = 5.0  # the height a point rests at, robust to a few glitche
 DRAG_PERCENTILE = 98.0  # of a point's speed along the floor: how fast the clip drags it
 DRAG_HOLD_SECONDS = 0.07  # ...over frames it stays down at least this long before and after
 DRAG_FLOOR = 0.5  # (of SPEED_LIMIT) a point slower than this is never called dragged
+RISE_PERCENTILE = 95.0  # of a point's vertical speed in the clip: how fast a lift may raise it
 
 
 def point_speeds(positions: np.ndarray, fps: float) -> np.ndarray:
@@ -85,6 +86,7 @@ class Swings:
 
     speeds: np.ndarray
     floors: np.ndarray
+    rise: np.ndarray  # (K,) how fast each point rises or falls in the clip (RISE_PERCENTILE, units per second)
 
     def floor(self, speed: np.ndarray) -> np.ndarray:
         """(F, K) the floor at each point's ``speed`` (F, K), held flat beyond the clip's speeds."""
@@ -108,7 +110,8 @@ def swing_floors(motion: Motion, points: list[int], planted: np.ndarray) -> Swin
     order = np.argsort(speed, axis=0, kind="stable")
     ranked = np.take_along_axis(speed, order, axis=0)
     lowest = np.minimum.accumulate(np.take_along_axis(height, order, axis=0)[::-1], axis=0)[::-1]
-    return Swings(speeds=ranked, floors=lowest)
+    vertical = np.abs(np.gradient(height, axis=0)) * motion.fps if len(height) > 1 else np.zeros_like(height)
+    return Swings(speeds=ranked, floors=lowest, rise=np.percentile(vertical, RISE_PERCENTILE, axis=0))
 
 
 def _in_contact(positions: np.ndarray, fps: float, size: float) -> np.ndarray:

@@ -158,7 +158,7 @@ def test_a_cleaned_loop_stays_seamless():
     seam: the step from the last frame to the first stays like any other step."""
     motion, contact = walking_loop()
     assert loop_seam_step(motion) < 1.5  # seamless before cleanup
-    swings = Swings(speeds=np.array([[0.0, 0.0], [100.0, 100.0]]), floors=np.full((2, 2), 0.02 * motion.skeleton.size))
+    swings = Swings(speeds=np.array([[0.0, 0.0], [100.0, 100.0]]), floors=np.full((2, 2), 0.02 * motion.skeleton.size), rise=np.full(2, np.inf))
     args = (motion, feet(motion), contact, np.zeros(2))
     assert loop_seam_step(cleanup(*args, swings=swings, loop=False)) > 3  # the ends pinned apart
     looped = cleanup(*args, swings=swings, loop=True)
@@ -227,7 +227,7 @@ def test_fades_between_close_contacts_do_not_jump():
 
 def swings_at(height: float, legs: int) -> Swings:
     """A clip whose feet are at least ``height`` up whenever they move along the floor."""
-    return Swings(speeds=np.array([[0.0] * legs, [100.0] * legs]), floors=np.full((2, legs), height))
+    return Swings(speeds=np.array([[0.0] * legs, [100.0] * legs]), floors=np.full((2, legs), height), rise=np.full(legs, np.inf))
 
 
 def test_free_feet_dragged_along_the_floor_are_carried_as_high_as_the_clips_swings():
@@ -242,6 +242,24 @@ def test_free_feet_dragged_along_the_floor_are_carried_as_high_as_the_clips_swin
         assert lifted.world_positions()[:, joints, 1].min() > height * size * (1 - 1e-6)  # stepping, not skating
         moved = np.linalg.norm(lifted.world_positions() - motion.world_positions(), axis=-1).max(axis=0)
         assert moved[motion.skeleton.index("Head")] < 1e-9  # only the legs move
+
+
+def test_a_foot_leaving_its_pin_rises_no_faster_than_the_clips_feet():
+    motion = creature(2)  # feet carried along the floor
+    joints = feet(motion)
+    size = motion.skeleton.size
+    contact = np.zeros((FRAMES, 2), dtype=bool)
+    contact[:30] = True  # standing, then skating off
+    swings = swings_at(0.2 * size, 2)
+    rise = 0.5 * size  # units per second: 0.2 of the size takes 0.4 s
+    swings.rise = np.full(2, rise)
+    cleaned = cleanup(motion, joints, contact, planted=np.zeros(2), swings=swings)
+    height = cleaned.world_positions()[:, joints, 1]
+    climb = np.diff(height, axis=0) * motion.fps
+    assert climb.max() < 1.2 * rise  # (the last IK pass on the smoothed legs adds a little)
+    assert height[-5:].min() > 0.2 * size * (1 - 1e-6)  # and it does get up there
+    fast = cleanup(motion, joints, contact, planted=np.zeros(2), swings=swings_at(0.2 * size, 2))
+    assert (np.diff(fast.world_positions()[:, joints, 1], axis=0) * motion.fps).max() > 2 * rise  # unlimited: a jump
 
 
 def test_swing_floors_are_how_low_the_clip_has_a_foot_at_each_speed():
