@@ -255,18 +255,19 @@ class Report:
         return out
 
 
-def replay(reference: np.ndarray, sample: np.ndarray, scale: float, min_lag: int = 0) -> tuple[float, float]:
-    """Mean replay length (seconds) over the frames of ``sample`` against ``reference``
-    (metric features at METRIC_FPS), and the share of frames in replays longer than
-    LONG_REPLAY_SECONDS; see :func:`replay_lengths`."""
-    frames = replay_lengths(distances(reference, sample), scale, min_lag=min_lag) / METRIC_FPS
+def replay(d: np.ndarray, scale: float, min_lag: int = 0) -> tuple[float, float]:
+    """Mean replay length (seconds) over the sample's frames (columns of ``d``, the
+    distances from the clip's frames to the sample's, metric features at METRIC_FPS), and
+    the share of frames in replays longer than LONG_REPLAY_SECONDS; see
+    :func:`replay_lengths`."""
+    frames = replay_lengths(d, scale, min_lag=min_lag) / METRIC_FPS
     return float(frames.mean()), float((frames > LONG_REPLAY_SECONDS).mean())
 
 
 def self_replay(reference: np.ndarray, scale: float) -> tuple[float, float]:
     """:func:`replay` of the clip against itself, lags under SELF_REPLAY_GAP_SECONDS
     ignored: how long the clip repeats its own earlier (or later) parts."""
-    return replay(reference, reference, scale, min_lag=round(SELF_REPLAY_GAP_SECONDS * METRIC_FPS))
+    return replay(distances(reference, reference), scale, min_lag=round(SELF_REPLAY_GAP_SECONDS * METRIC_FPS))
 
 
 def evaluate(reference: Motion, samples: list[Motion], contacts: list[int]) -> Report:
@@ -281,7 +282,7 @@ def evaluate(reference: Motion, samples: list[Motion], contacts: list[int]) -> R
         per["cov"].append([cov[t] for t in COVERAGE_THRESHOLDS])
         per["gd"].append(global_diversity(d, scale))
         per["ld"].append(local_diversity(d, scale))
-        per["replay"].append(replay(ref, f, scale))
+        per["replay"].append(replay(d, scale))
     size = reference.skeleton.size
     planted = planted_heights(reference, contacts)
     cov = np.mean(per["cov"], axis=0)
