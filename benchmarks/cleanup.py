@@ -12,7 +12,10 @@ bands of 3, 5, 8 and 12% of the body size above each contact's rest height, and 
 worst band's ratio counts. Beside each row stands baseline (c) of REFERENCE.md (the clip
 in shuffled 2-s pieces, cross-faded, with 1.7 degrees of noise; benchmarks/baseline.py),
 --n of them. Then --loops samples with --loop: the step at each one's seam over its median
-frame step (see sinmdm.metrics.loop_seam_step), raw and cleaned, the worst sample counting.
+frame step (see sinmdm.metrics.loop_seam_step), raw and cleaned, the worst sample counting,
+beside what a seamless loop gives (the expected worst of --loops of the clip's own frame
+steps over their median: a seam no different from any frame), and the seam's rank among
+each loop's own steps (sinmdm.metrics.loop_seam_rank; 1 = the loop's biggest step).
 Goals (issue 21): sliding at every band and jerk at most 1.1 of the clip's, coverage at
 most 2 points below the raw samples', loop seams at most 1.5, and <= 2 s to clean a
 1300-frame clip.
@@ -34,7 +37,8 @@ from baseline import pieces
 
 from sinmdm.edit import load_reference
 from sinmdm.generate import clean_motions, sample_features, to_motions
-from sinmdm.metrics import SLIDING_BANDS, evaluate, loop_seam_step
+from sinmdm.metrics import SLIDING_BANDS, evaluate, loop_seam_rank, loop_seam_step, loop_steps
+from sinmdm.motion import Motion
 from sinmdm.runs import Run
 
 
@@ -55,7 +59,7 @@ def main() -> None:
     print(f"sliding: the worst of the bands {bands}% of the body size (each band's ratio in brackets)")
     print()
     print("| clip | contacts | coverage raw → clean (change) | sliding raw → clean | jerk raw → clean "
-          "| loop seam raw → clean | baseline (c): coverage, sliding, jerk | cleanup s / sample |")
+          "| loop seam raw → clean (seamless worst; seam rank) | baseline (c): coverage, sliding, jerk | cleanup s / sample |")
     print("|---|---|---|---|---|---|---|---|")
     for name in args.clips.split(","):
         run = Run.load(trained(name, folder), torch.device("cpu"))
@@ -73,23 +77,36 @@ def main() -> None:
         loops_raw = to_motions(run, looped)
         loops_clean = clean_motions(run, reference, looped, loops_raw, loop=True)
         seams = {k: max(loop_seam_step(m) for m in ms) for k, ms in (("raw", loops_raw), ("clean", loops_clean))}
+        ranks = {k: max(loop_seam_rank(m) for m in ms) for k, ms in (("raw", loops_raw), ("clean", loops_clean))}
+        seamless = seamless_worst(reference, args.loops)
 
         def worst(r) -> str:
             return f"{r.sliding_ratio:.2f} [{' '.join(f'{x:.2f}' for x in r.sliding_ratios)}]"
 
         print(
             f"| {name} | {len(contacts)} | {a.coverage:.3f} → {b.coverage:.3f} ({100 * (b.coverage - a.coverage):+.1f} pt) "
-            f"| {worst(a)} → {worst(b)} | {a.jerk_ratio:.2f} → {b.jerk_ratio:.2f} | {seams['raw']:.2f} → {seams['clean']:.2f} "
+            f"| {worst(a)} → {worst(b)} | {a.jerk_ratio:.2f} → {b.jerk_ratio:.2f} | {seams['raw']:.2f} → {seams['clean']:.2f} ({seamless:.2f}; "
+            f"rank {ranks['raw']:.2f} → {ranks['clean']:.2f}) "
             f"| {c.coverage:.3f}, {worst(c)}, {c.jerk_ratio:.2f} | {seconds:.2f} |",
             flush=True,
         )
         rows.append({
             "clip": name, "frames": raw[0].n_frames, "cleanup_s": seconds, "contacts": [run.layout.skeleton.point_names[p] for p in contacts],
-            "loop_seam_raw": seams["raw"], "loop_seam_clean": seams["clean"],
+            "loop_seam_raw": seams["raw"], "loop_seam_clean": seams["clean"], "loop_seam_seamless": seamless,
+            "loop_seam_rank_raw": ranks["raw"], "loop_seam_rank_clean": ranks["clean"],
             **{f"{k}_raw": v for k, v in a.to_dict().items()}, **{f"{k}_clean": v for k, v in b.to_dict().items()},
             **{f"{k}_baseline": v for k, v in c.to_dict().items()},
         })
     write_rows(args.json, rows)
+
+
+def seamless_worst(clip: Motion, loops: int) -> float:
+    """The expected largest of ``loops`` steps drawn from the clip's own frame steps, over
+    their median: what :func:`loop_seam_step`'s worst of ``loops`` seamless loops gives."""
+    steps, _ = loop_steps(clip)
+    ratio = np.sort(steps / max(np.median(steps), 1e-12))
+    below = np.arange(len(ratio) + 1) / len(ratio)
+    return float((ratio * (below[1:] ** loops - below[:-1] ** loops)).sum())
 
 
 if __name__ == "__main__":

@@ -122,7 +122,8 @@ def table(figures: dict[str, list[dict]], n: int) -> list[tuple[str, str, str, s
             "cleanup", c["clip"],
             f"sliding (worst band) {raw:.2f} → {clean:.2f} [{bands}]; jerk {c['jerk_ratio_raw']:.2f} → "
             f"{c['jerk_ratio_clean']:.2f}; coverage {change:+.1f} pt; loop seam {c['loop_seam_raw']:.2f} → "
-            f"{c['loop_seam_clean']:.2f}; {c['cleanup_s']:.2f} s per {c['frames']} frames; "
+            f"{c['loop_seam_clean']:.2f} (a seamless loop's {c.get('loop_seam_seamless', float('nan')):.2f}; seam rank "
+            f"{c.get('loop_seam_rank_clean', float('nan')):.2f}); {c['cleanup_s']:.2f} s per {c['frames']} frames; "
             f"baseline (c): sliding {trivial:.2f}, jerk {c['jerk_ratio_baseline']:.2f}, coverage {c['coverage_baseline']:.3f}",
             f"sliding ≤ 1.1 ({verdict(clean, 1.1)}), jerk ≤ 1.1 ({verdict(c['jerk_ratio_clean'], 1.1)}), "
             f"coverage ≥ −2 pt ({verdict(change, -2.0, at_most=False)}), loop seam ≤ 1.5 ({verdict(c['loop_seam_clean'], 1.5)})",

@@ -50,11 +50,11 @@ bought, measured, is in docs/cleanup.md.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
+from scipy.ndimage import convolve1d, gaussian_filter1d, maximum_filter1d
 from scipy.signal import savgol_filter
 
 from .contacts import SPEED_LIMIT, Swings, floor_speeds, point_speeds
@@ -69,6 +69,7 @@ CONTACT_REACH = 0.04  # contacts higher than this (of the body size) above the p
 SMOOTH_SECONDS = (0.1, 0.15, 0.2, 0.3)  # Savitzky-Golay windows: the shortest that...
 SMOOTH_AIM = 0.9  # ...leaves a sample no jerkier than this share of the clip (IK adds some back)
 SMOOTH_ORDER = 3
+LAST_SMOOTH_SECONDS = 0.2  # the smoothing after the last IK pass
 BLEND_SECONDS = 0.15  # a pin fades in and out over this long
 LIFT_SECONDS = 0.2  # a foot raised off the floor rises and comes down over this long
 LANDING = 0.4  # a raise fades out over this last share of a pin's fade in (and in over its fade out)
@@ -77,8 +78,23 @@ LOOP_PAD_SECONDS = 2.0  # a loop is cleaned with this much of its other end on e
 ROOT_REACH = 0.05  # (of the body size) the root moves at most this far towards the pins
 ROOT_SECONDS = 0.1  # the root's shift towards the pins is smoothed over this long (a Gaussian's sigma)
 DIGIT_REACH = 0.25  # (of the body size) branches shorter than this are toes of one foot, not limbs
+HINGE_AGREEMENT = 0.5  # a clip whose bend axes (unit) average at least this long bends its limb one way
 
-Step = tuple[int, list[int], Optional[int], np.ndarray, np.ndarray]  # IK: point, chain, bend, targets (F, 3), active (F,)
+
+@dataclass(frozen=True)
+class Bend:
+    """How IK bends a limb: at ``joint`` (see :func:`bend_joint`), never straighter than
+    ``straightest`` (its largest interior angle in the clip, radians), and to the side
+    ``hinge`` says (the clip's bend axis in the frame of the bone above the joint) where
+    the clip bends it one way."""
+
+    joint: int
+    straightest: float = np.pi
+    hinge: Optional[np.ndarray] = None
+
+
+# IK: point, chain, bend, targets (F, 3), and how far (F,) in [0, 1] to take the point from where it is to them
+Step = tuple[int, list[int], Optional[Bend], np.ndarray, np.ndarray]
 
 
 def hysteresis(probability: np.ndarray, fps: float) -> np.ndarray:
@@ -199,6 +215,28 @@ def bend_joint(skeleton: Skeleton, chain: list[int], point: int) -> Optional[int
     return chain[1 + int(np.argmax(balance))]
 
 
+def limb_bends(motion: Motion, limbs: list[tuple[int, list[int], list[int]]]) -> dict[int, Bend]:
+    """Each limb's :class:`Bend` (by its effector point) as ``motion``, the training clip,
+    bends it: a knee the clip never straightens fully is never straightened by IK, and
+    one the clip always bends forwards is never bent backwards."""
+    skeleton = motion.skeleton
+    rot, _ = motion.world()
+    points = motion.world_points()
+    out = {}
+    for point, _, chain in limbs:
+        joint = bend_joint(skeleton, chain, point)
+        if joint is None:
+            continue
+        upper, lower = points[:, chain[0]] - points[:, joint], points[:, point] - points[:, joint]
+        axis = np.cross(upper, lower)
+        axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+        local = (np.swapaxes(rot[:, skeleton.parents[joint]], -1, -2) @ axis[..., None])[..., 0].mean(axis=0)
+        agreement = np.linalg.norm(local)
+        hinge = local / agreement if agreement >= HINGE_AGREEMENT else None
+        out[point] = Bend(joint, float(_angle(upper, lower).max()), hinge)
+    return out
+
+
 def smooth(motion: Motion, seconds: float = SMOOTH_SECONDS[-1]) -> Motion:
     """Savitzky-Golay smoothing of every rotation and position channel over time."""
     window = _odd(round(seconds * motion.fps))
@@ -302,16 +340,19 @@ def _ease(x: np.ndarray) -> np.ndarray:
 
 
 def solve_ik(
-    motion: Motion, point: int, chain: list[int], bend: Optional[int], target: np.ndarray, active: np.ndarray
+    motion: Motion, point: int, chain: list[int], bend: Optional[Bend], target: np.ndarray, active: np.ndarray
 ) -> Motion:
     """Bend and swing the ``chain`` so ``point`` (a joint or an End Site) reaches ``target``
     (F, 3) on the ``active`` frames (F,) bool, batched over those frames.
 
-    Two-bone IK generalised to any chain: the ``bend`` joint (see :func:`bend_joint`)
-    bends in the plane the limb already bends in (so a knee stays a hinge) until the limb's reach
-    equals the distance to the target (law of cosines, clamped to what the limb can
-    reach); then the chain's first joint swings the limb by the smallest rotation that
-    points it at the target. Exact for reachable targets; a chain of one joint only swings.
+    Two-bone IK generalised to any chain: the ``bend`` joint bends in the plane the limb
+    already bends in (so a knee stays a hinge), to the side its hinge says, until the
+    limb's reach equals the distance to the target (law of cosines); then the chain's
+    first joint swings the limb by the smallest rotation that points it at the target.
+    Exact for targets the limb reaches bent no straighter than the clip bends it; beyond
+    that the reach is eased (soft IK): the limb falls short of a far target rather than
+    snapping straight.
+    A chain of one joint only swings.
     """
     if not chain or not active.any():
         return motion
@@ -345,22 +386,44 @@ def solve_ik(
 
     if bend is not None:
         world_rot, world_pos = fk()
-        knee = path.index(bend)
+        knee = path.index(bend.joint)
         root, mid, tip = world_pos[:, 0], world_pos[:, knee], world_pos[:, -1]
         upper, lower = root - mid, tip - mid
         a, b = np.linalg.norm(upper, axis=-1), np.linalg.norm(lower, axis=-1)
-        reach = np.linalg.norm(goal - root, axis=-1)
-        reach = np.clip(reach, np.abs(a - b) + 1e-6 * (a + b), (a + b) * (1 - 1e-6))
-        now = _angle(upper, lower)
+        reach = _soft_reach(np.linalg.norm(goal - root, axis=-1), a, b, bend.straightest)
+        reach = np.maximum(reach, np.abs(a - b) + 1e-6 * (a + b))
         wanted = np.arccos(np.clip((a**2 + b**2 - reach**2) / np.maximum(2 * a * b, 1e-12), -1.0, 1.0))
+        now = _angle(upper, lower)  # interior angle: pi when straight
         axis = np.cross(upper, lower)
         size = np.linalg.norm(axis, axis=-1)
-        bend = np.where(size > 1e-9 * np.maximum(a * b, 1e-12), wanted - now, 0.0)  # a straight limb has no plane
-        turn_joint(knee, axis_angle_matrix(axis / np.maximum(size, 1e-12)[:, None], bend), world_rot)
+        flat = size <= 1e-9 * np.maximum(a * b, 1e-12)  # a straight limb has no plane of its own
+        if bend.hinge is not None:
+            # Turning about the hinge opens the limb, and past straight bends it backwards:
+            # a limb bent backwards (or straight) comes back the long way round.
+            hinge = world_rot[:, knee - 1] @ bend.hinge  # (a bend joint is never the chain's first)
+            backwards = flat | ((axis * hinge).sum(-1) < 0)
+            axis = np.where(backwards[:, None], hinge, axis)
+            size = np.where(backwards, 1.0, size)
+            now = np.where(backwards, 2 * np.pi - now, now)
+            flat = np.zeros_like(flat)
+        turn = np.where(flat, 0.0, wanted - now)
+        turn_joint(knee, axis_angle_matrix(axis / np.maximum(size, 1e-12)[:, None], turn), world_rot)
     world_rot, world_pos = fk()
     turn_joint(0, _rotation_between(world_pos[:, -1] - world_pos[:, 0], goal - world_pos[:, 0]), world_rot)
     rotations[frames] = local
     return replace(motion, rotations=rotations)
+
+
+def _soft_reach(reach: np.ndarray, a: np.ndarray, b: np.ndarray, straightest: float) -> np.ndarray:
+    """``reach`` for a limb of segments ``a`` and ``b``: unchanged as far as the limb
+    reaches bent at ``straightest`` (as straight as the clip has it), eased beyond that
+    towards the limb's full length, which it approaches exponentially with no kink (soft
+    IK): a target further away is fallen short of, not snapped straight to."""
+    far = a + b
+    start = np.sqrt(a**2 + b**2 - 2 * a * b * np.cos(min(straightest, np.pi)))
+    soft = np.maximum(far - start, 1e-9 * far)
+    start = far - soft
+    return np.where(reach > start, start + soft * (1 - np.exp(-np.maximum(reach - start, 0.0) / soft)), reach)
 
 
 def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -405,6 +468,7 @@ def cleanup(
     jerk_limit: Optional[float] = None,
     loop: bool = False,
     swings: Optional[Swings] = None,
+    bends: Optional[dict[int, Bend]] = None,
 ) -> Motion:
     """The cleaned motion: smoothed (as much as it needs to be less jerky than
     ``jerk_limit``, see :func:`smoothing`; fully without one), with each ``contacts``
@@ -415,13 +479,15 @@ def cleanup(
     while free and lower than the clip ever has it at its speed (see :func:`_lift_plan`).
     ``given`` (F, J) marks parts to keep exactly as they are (1 = keep). A ``loop`` (the
     last frame flows into the first) is cleaned with a copy of its end before it and of
-    its start after it, so every step sees across the seam, and stays seamless."""
+    its start after it, so every step sees across the seam, and stays seamless. ``bends``
+    (see :func:`limb_bends`) says how the clip bends each limb; without, IK bends each
+    limb in the plane it is already bent in, as far as straight."""
     if loop:
         pad = min(motion.n_frames, max(1, round(LOOP_PAD_SECONDS * motion.fps)))
         around = _looped(motion, pad)
         tiled = np.concatenate([contact[-pad:], contact, contact[:pad]])
         held = None if given is None else np.concatenate([given[-pad:], given, given[:pad]])
-        cleaned = cleanup(around, contacts, tiled, planted, held, drag, jerk_limit, False, swings)
+        cleaned = cleanup(around, contacts, tiled, planted, held, drag, jerk_limit, False, swings, bends)
         return cleaned.crop(pad, motion.n_frames)
     seconds, cleaned = smoothing(motion, jerk_limit)
     if contacts:
@@ -435,19 +501,20 @@ def cleanup(
         still = point_speeds(positions, motion.fps) < SPEED_LIMIT * size
         contact = _drop_short_runs((contact | still) & low, max(1, round(MIN_CONTACT_SECONDS * motion.fps)))
         limbs = effectors(motion.skeleton, contacts)
-        plan, room, shares = _pin_plan(world, contacts, contact, planted, drag, limbs, motion)
+        plan, room, shares = _pin_plan(world, contacts, contact, planted, drag, limbs, motion, bends)
         if given is None:  # (an editing command's given root path stays as it is)
             cleaned = _shift_root(cleaned, world, plan, shares)
-            plan, room, _ = _pin_plan(cleaned.world_points(), contacts, contact, planted, drag, limbs, motion)
+            plan, room, _ = _pin_plan(cleaned.world_points(), contacts, contact, planted, drag, limbs, motion, bends)
         cleaned = _place(cleaned, plan)
         if swings is not None:
-            lifts = _lift_plan(cleaned, contacts, limbs, room, planted, swings)
+            lifts = _lift_plan(cleaned, contacts, limbs, room, planted, swings, bends)
             cleaned = _place(cleaned, lifts)
             plan += lifts
         # Smoothing after IK takes out the kinks IK leaves where pins fade, but drags pinned
         # feet along with the rest of the leg again; a second IK pass on the smoothed motion
-        # (small, smooth corrections) puts them back.
-        cleaned = _place(smooth(cleaned, seconds), plan)
+        # (small, smooth corrections) puts them back, and a last, lighter smoothing takes
+        # out the kinks that pass leaves, moving the feet far less.
+        cleaned = smooth(_place(smooth(cleaned, seconds), plan), LAST_SMOOTH_SECONDS)
     if given is not None:
         cleaned = _restore(motion, cleaned, given)
     return cleaned
@@ -479,6 +546,7 @@ def _pin_plan(
     drag: Optional[np.ndarray],
     limbs: list[tuple[int, list[int], list[int]]],
     motion: Motion,
+    bends: Optional[dict[int, Bend]] = None,
 ) -> tuple[list[Step], np.ndarray, list[np.ndarray]]:
     """IK steps that pin each limb's effector (see :func:`pin_targets`), feet before toes,
     for joints at ``world`` positions (F, J, 3); how far a lift may raise each contact
@@ -498,14 +566,15 @@ def _pin_plan(
             limit = None if drag is None else drag[group].min(keepdims=True)
             pins = pin_targets(world[:, [joint]], touching, np.full(1, -np.inf), motion.fps, limit)
         targets, weights, lift = pins
-        # A toe below a held foot moves with the foot: it is placed only while the
-        # foot is free (standing on tiptoe), and by the leg rather than by the foot.
+        # A toe below a held foot moves with the foot: it is placed only as far as the
+        # foot is free (standing on tiptoe), and by the leg rather than by the foot, so
+        # the leg passes from the foot's pin to the toe's without a jump.
         above = [i for i, c in enumerate(contacts) if c in chain]
-        active = (weights[:, 0] > 0) & ~(hold[:, above] > 0).any(axis=1)
+        weight = (weights[:, 0] > 0) * (1 - hold[:, above].max(axis=1, initial=0.0))
         hold[:, group] = np.maximum(hold[:, group], weights)
         room[:, group] = np.minimum(room[:, group], lift)
-        plan.append((joint, chain, bend_joint(skeleton, chain, joint), targets[:, 0], active))
-        shares.append(np.where(active, 1 - lift[:, 0], 0.0))
+        plan.append((joint, chain, _bend(bends, skeleton, chain, joint), targets[:, 0], weight))
+        shares.append(weight * (1 - lift[:, 0]))
     return plan, room, shares
 
 
@@ -543,6 +612,7 @@ def _lift_plan(
     room: np.ndarray,
     planted: np.ndarray,
     swings: Swings,
+    bends: Optional[dict[int, Bend]] = None,
 ) -> list[Step]:
     """IK steps that carry free contact points which skate (lower than the clip ever
     has them at their speed along the floor; see :class:`sinmdm.contacts.Swings`) up to
@@ -556,9 +626,11 @@ def _lift_plan(
     floor = swings.floor(floor_speeds(positions, motion.fps))
     need = np.where(room > 0, np.maximum(floor - height, 0.0), 0.0)
     width = _odd(round(LIFT_SECONDS * motion.fps))
-    # A running maximum then a running mean of the same width: every frame that needs a
-    # raise gets all of it, and the frames around it part of it.
-    need = uniform_filter1d(maximum_filter1d(need, width, axis=0), width, axis=0) * room
+    # A running maximum then a weighted mean over the same width: every frame that needs
+    # a raise gets all of it, and the frames around it part of it. A Hann window's weights
+    # round the raise's start and end, where a plain mean's straight ramps would kink.
+    window = np.hanning(width + 2)[1:-1]
+    need = convolve1d(maximum_filter1d(need, width, axis=0), window / window.sum(), axis=0, mode="nearest") * room
     # A foot leaving a pin (or coming down on one) rises no faster than the clip's feet do.
     held = room <= 0
     gap = np.stack([_nearest_run(held[:, k])[0] for k in range(len(contacts))], -1)  # frames to the nearest held one
@@ -571,14 +643,28 @@ def _lift_plan(
             continue
         target = world[:, joint].copy()
         target[:, 1] += raise_by
-        plan.append((joint, chain, bend_joint(motion.skeleton, chain, joint), target, raise_by > 0))
+        plan.append((joint, chain, _bend(bends, motion.skeleton, chain, joint), target, (raise_by > 0).astype(float)))
     return plan
 
 
+def _bend(bends: Optional[dict[int, Bend]], skeleton: Skeleton, chain: list[int], point: int) -> Optional[Bend]:
+    """How IK bends the limb of ``point``: as the clip does where ``bends`` says, else at
+    its :func:`bend_joint` with no limits."""
+    if bends is not None and point in bends:
+        return bends[point]
+    joint = bend_joint(skeleton, chain, point)
+    return None if joint is None else Bend(joint)
+
+
 def _place(motion: Motion, plan: list[Step]) -> Motion:
-    """``motion`` with each planned effector moved to its targets by IK, in plan order."""
-    for joint, chain, bend, target, active in plan:
-        motion = solve_ik(motion, joint, chain, bend, target, active)
+    """``motion`` with each planned effector moved towards its targets by IK, in plan order."""
+    for point, chain, bend, target, weight in plan:
+        partly = (weight > 0) & (weight < 1)
+        if partly.any():  # from where the point is now, after the steps before
+            target = target.copy()
+            now = motion.world_points()[partly, point]
+            target[partly] = now + weight[partly, None] * (target[partly] - now)
+        motion = solve_ik(motion, point, chain, bend, target, weight > 0)
     return motion
 
 

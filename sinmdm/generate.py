@@ -9,7 +9,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from .cleanup import cleanup, hysteresis
+from .cleanup import cleanup, effectors, hysteresis, limb_bends
 from .contacts import drag_speeds, planted_heights, swing_floors
 from .diffusion import Diffusion, Known, LowPass
 from .errors import SinmdmError
@@ -205,4 +205,8 @@ def clean_motions(
     scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]
     fps = run.layout.fps
     limit = jerk(reference)
-    return [cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit, loop, swings) for m, s in zip(motions, scores)]
+    bends = limb_bends(reference, effectors(reference.skeleton, contacts))
+    return [
+        cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit, loop, swings, bends)
+        for m, s in zip(motions, scores)
+    ]

@@ -181,12 +181,27 @@ def loop_seam_step(motion: Motion) -> float:
     more when the loop jumps. A step is the mean distance the joints move relative to the
     root's place on the floor (a loop's path goes on, its pose comes back): a joint that
     turns, or a root pulled along over feet that stay, moves them."""
+    steps, seam = loop_steps(motion)
+    return float(seam / max(np.median(steps), 1e-12))
+
+
+def loop_seam_rank(motion: Motion) -> float:
+    """The share of a loop's own frame steps smaller than its seam step (see
+    :func:`loop_seam_step`): uniform over [0, 1] when the seam is like any other frame,
+    1 when the loop jumps there. Fast motion has steps far above its median, so the
+    rank, not the ratio, tells a seam from a fast frame."""
+    steps, seam = loop_steps(motion)
+    return float((steps < seam).mean())
+
+
+def loop_steps(motion: Motion) -> tuple[np.ndarray, float]:
+    """(F - 1,) the steps between a loop's consecutive frames, and its seam step."""
     world = motion.world_positions()
     root = world[:, :1].copy()
     root[..., 1] = 0.0
     pose = world - root
     steps = np.linalg.norm(np.diff(pose, axis=0), axis=-1).mean(axis=1)
-    return float(np.linalg.norm(pose[0] - pose[-1], axis=-1).mean() / max(np.median(steps), 1e-12))
+    return steps, float(np.linalg.norm(pose[0] - pose[-1], axis=-1).mean())
 
 
 def _fastest_joint_speed(motion: Motion) -> np.ndarray:

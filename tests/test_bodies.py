@@ -12,7 +12,7 @@ from creatures import LEGS, dog_motion, paws, z_up
 
 from sinmdm.body import calibrate, detect_up, measure_size
 from sinmdm.bvh import parse_bvh, read_bvh, write_bvh
-from sinmdm.cleanup import cleanup, solve_ik
+from sinmdm.cleanup import Bend, cleanup, solve_ik
 from sinmdm.cli import run
 from sinmdm.contacts import choose_contacts, contact_labels, detect_contacts, planted_heights
 from sinmdm.crowd import Placement, place
@@ -236,7 +236,7 @@ def test_an_end_site_contact_is_placed_by_ik():
     tip = paws(dog.skeleton)[0]
     chain = [dog.skeleton.index(f"{LEGS[0]}{bone}") for bone in ("Upper", "Lower", "Paw")]
     target = dog.world_points()[:, tip] + [3.0, 0.0, -2.0]  # within the leg's reach
-    placed = solve_ik(dog, tip, chain, chain[1], target, np.ones(dog.n_frames, dtype=bool))
+    placed = solve_ik(dog, tip, chain, Bend(chain[1]), target, np.ones(dog.n_frames, dtype=bool))
     assert np.abs(placed.world_points()[:, tip] - target).max() < 1e-6 * dog.skeleton.size
 
 

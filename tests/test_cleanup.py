@@ -11,7 +11,8 @@ import pytest
 
 from sinmdm.bvh import parse_bvh
 from sinmdm.cleanup import (
-    ALONG_FIRST, BLEND_SECONDS, ROOT_REACH, bend_joint, cleanup, hysteresis, limb_chain, pin_targets, smooth,
+    ALONG_FIRST, BLEND_SECONDS, ROOT_REACH, _pin_plan, bend_joint, cleanup, effectors, hysteresis, limb_bends,
+    limb_chain, pin_targets, smooth, solve_ik,
 )
 from sinmdm.contacts import SPEED_LIMIT, Swings, drag_speeds, swing_floors
 from sinmdm.metrics import loop_seam_step
@@ -325,6 +326,84 @@ def test_hysteresis_does_not_flicker_and_drops_blips():
     score[75:77] = 0.9  # a 2-frame blip
     contact = hysteresis(score[:, None], fps=30.0)[:, 0]
     assert contact[20:60].all() and not contact[:19].any() and not contact[61:].any()
+
+
+def toe_of(motion: Motion, foot: int) -> int:
+    skeleton = motion.skeleton
+    return next(p for p in range(skeleton.n_joints, skeleton.n_points) if skeleton.point_parents[p] == foot)
+
+
+def test_a_toe_takes_over_from_its_foots_pin_without_a_jump():
+    motion = creature(1)
+    foot = feet(motion)[0]
+    contacts = [foot, toe_of(motion, foot)]
+    contact = np.zeros((FRAMES, 2), dtype=bool)
+    contact[5:25, 0] = True  # the heel rises while the toe stays down
+    contact[18:45, 1] = True
+    limbs = effectors(motion.skeleton, contacts)
+    plan, _, _ = _pin_plan(motion.world_points(), contacts, contact, np.zeros(2), None, limbs, motion)
+    point, taken = plan[1][0], plan[1][4]
+    assert point == contacts[1]
+    assert taken[35] == 1.0 and taken[10] == 0.0  # the toe is placed once the foot is free, not before
+    # ...and takes over as the foot's hold fades (a switch would yank the leg in one frame);
+    # it lets go at the end of its own fade, where its targets are where it is anyway.
+    handover = taken[: 45 + round(BLEND_SECONDS * motion.fps)]
+    assert np.abs(np.diff(handover)).max() < 0.5 and ((handover > 0) & (handover < 1)).sum() >= 3
+
+
+def bent_leg(knee_degrees: float, frames: int = 10) -> tuple[Motion, int, int, list[int]]:
+    """creature(1) with its knee turned by ``knee_degrees`` about the axis it bends on."""
+    motion = creature(1, frames)
+    names = motion.skeleton.names
+    knee, foot = names.index("Knee0"), names.index("Foot0")
+    rotations = motion.rotations.copy()
+    rotations[:, knee] = axis_angle_matrix(np.array([[0.0, 0.0, 1.0]]), np.radians([knee_degrees]))
+    return replace(motion, rotations=rotations), knee, foot, limb_chain(motion.skeleton, foot, [foot])
+
+
+def knee_side(motion: Motion, chain: list[int], knee: int, foot: int) -> np.ndarray:
+    world = motion.world_positions()
+    return np.cross(world[:, chain[0]] - world[:, knee], world[:, foot] - world[:, knee])[:, 2]
+
+
+def test_ik_bends_a_knee_to_the_side_the_clip_does_and_no_straighter():
+    clip, knee, foot, chain = bent_leg(0.0)  # bent at rest; the clip never straightens it
+    bend = limb_bends(clip, [(foot, [0], chain)])[foot]
+    assert bend.joint == knee and bend.hinge is not None
+    side = np.sign(knee_side(clip, chain, knee, foot)[0])
+    # A sample whose knee bends backwards: IK brings it round to the clip's side.
+    backwards, *_ = bent_leg(-60.0)
+    assert (np.sign(knee_side(backwards, chain, knee, foot)) == -side).all()
+    world = backwards.world_positions()
+    hip, way = world[:, chain[0]], world[:, foot] - world[:, chain[0]]
+    rest = np.linalg.norm(clip.world_positions()[0, foot] - clip.world_positions()[0, chain[0]])
+    target = hip + 0.8 * rest * way / np.linalg.norm(way, axis=-1, keepdims=True)  # bent more than the clip
+    placed = solve_ik(backwards, foot, chain, bend, target, np.ones(len(target), dtype=bool))
+    assert (np.sign(knee_side(placed, chain, knee, foot)) == side).all()
+    assert np.allclose(placed.world_positions()[:, foot], target, atol=1e-6)
+    # As straight as the clip bends it, IK is exact; beyond, it eases towards straight and
+    # falls short of a target out of reach rather than snapping the knee straight.
+    straightest = hip + rest * way / np.linalg.norm(way, axis=-1, keepdims=True)
+    exact = solve_ik(backwards, foot, chain, bend, straightest, np.ones(len(hip), dtype=bool)).world_positions()
+    assert np.allclose(exact[:, foot], straightest, atol=1e-6)
+    skeleton = clip.skeleton
+    full = sum(np.linalg.norm(skeleton.offsets[j]) for j in (knee, foot))
+    stretched = solve_ik(backwards, foot, chain, bend, hip + 3.0 * way, np.ones(len(hip), dtype=bool)).world_positions()
+    reached = np.linalg.norm(stretched[:, foot] - hip, axis=-1)
+    assert (reached > rest).all() and (reached < full).all()
+
+
+def test_soft_ik_straightens_a_limb_smoothly_as_its_target_moves_away():
+    clip, knee, foot, chain = bent_leg(0.0, frames=200)
+    bend = limb_bends(clip, [(foot, [0], chain)])[foot]
+    world = clip.world_positions()
+    hip, tip = world[:, chain[0]], world[:, foot]
+    stretch = np.linspace(0.8, 2.5, len(hip))[:, None]  # past the reach of the limb, straight
+    placed = solve_ik(clip, foot, chain, bend, hip + stretch * (tip - hip), np.ones(len(hip), dtype=bool))
+    reached = np.linalg.norm(placed.world_positions()[:, foot] - hip, axis=-1)
+    # The reach grows with no kink: its second difference stays as small as the target's
+    # steps allow (a hard clamp at full reach turns it at once).
+    assert np.abs(np.diff(reached, n=2)).max() < 0.1 * np.abs(np.diff(reached)).max()
 
 
 def test_limb_chain_stops_where_the_limb_leaves_the_body():

@@ -16,6 +16,8 @@ from sinmdm.metrics import (
     inter_sample_diversity,
     jerk,
     local_diversity,
+    loop_seam_rank,
+    loop_seam_step,
     motion_scale,
     replay_lengths,
     rotation_features,
@@ -23,6 +25,7 @@ from sinmdm.metrics import (
     window_sums,
 )
 from sinmdm.motion import Motion
+from sinmdm.rotations import axis_angle_matrix
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +123,24 @@ def test_jerk_of_constant_velocity_is_zero_and_grows_with_shaking():
     shaky = Motion(steady.skeleton, steady.rotations, steady.translations.copy(), steady.frame_time)
     shaky.translations[::2, 0, 1] += 0.5
     assert jerk(shaky) > 1
+
+
+def _swaying(frames: int, phase: float) -> Motion:
+    """The spine swaying once over ``frames`` frames (the next frame would be the first)."""
+    motion = _still(frames)
+    rotations = np.broadcast_to(motion.rotations[:1], motion.rotations.shape).copy()
+    angle = 0.6 * np.sin(2 * np.pi * np.arange(frames) / frames + phase)
+    rotations[:, 1] = axis_angle_matrix(np.array([[1.0, 0.0, 0.0]]), angle)
+    translations = np.broadcast_to(motion.translations[:1], motion.translations.shape).copy()
+    return Motion(motion.skeleton, rotations, translations, motion.frame_time)
+
+
+def test_a_seamless_loops_seam_ranks_among_its_steps_and_a_jump_ranks_first():
+    seamless = _swaying(120, np.pi / 4)  # the seam falls where the sway is at 0.7 of its fastest
+    assert 0.3 < loop_seam_rank(seamless) < 0.7
+    assert loop_seam_step(seamless) == pytest.approx(np.sqrt(0.5) / np.median(np.abs(np.cos(np.linspace(0, 2 * np.pi, 120)))), rel=0.1)
+    cut = seamless.crop(0, 90)  # three quarters of the sway: the loop jumps back
+    assert loop_seam_rank(cut) == 1.0 and loop_seam_step(cut) > 10
 
 
 def test_sliding_counts_only_low_frames():
