@@ -29,9 +29,11 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    kinematics (two-bone IK generalised to any chain, batched over frames) moves the
    limb: the chain from the contact joint up to where the limb leaves the body (the
    first ancestor whose parent has several children), bent at the joint that splits it
-   into the most even pair of long segments (a knee, never a short foot bone). A contact
-   joint below another (a toe below a foot) is placed only while the one above it is
-   free, and then by the leg.
+   into the most even pair of long segments (a knee, never a short foot bone), to the
+   side the clip bends it, exactly up to the clip's straightest and eased towards
+   straight beyond (soft IK), so a knee never snaps straight or bends backwards. A
+   contact joint below another (a toe below a foot) is placed only as far as the one
+   above it is free, and then by the leg.
 5. Lifting. A free contact point lower than the training clip (almost) ever has it at
    its speed along the floor (:class:`sinmdm.contacts.Swings`: per point, the lowest
    the clip has it in each band of speeds) is carried up to that height: a foot moving
@@ -41,6 +43,8 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    on its pin. A joint that step 4 only kept off the floor is free here, not pinned.
 6. The smoothing pass runs once more, and the IK of steps 4 and 5 again after it (the
    smoothing drags pinned feet along with the leg; the second IK pass puts them back).
+   Where that pass leaves the sample jerkier than 0.9 of the clip, a last smoothing of
+   0.15 or 0.2 s takes out its kinks.
 
 Given parts (frames or joints an editing command kept from the reference) are put back
 exactly at the end, so cleanup never changes them. A loop is cleaned with 2 s of its
@@ -69,7 +73,7 @@ CONTACT_REACH = 0.04  # contacts higher than this (of the body size) above the p
 SMOOTH_SECONDS = (0.1, 0.15, 0.2, 0.3)  # Savitzky-Golay windows: the shortest that...
 SMOOTH_AIM = 0.9  # ...leaves a sample no jerkier than this share of the clip (IK adds some back)
 SMOOTH_ORDER = 3
-LAST_SMOOTH_SECONDS = 0.2  # the smoothing after the last IK pass
+LAST_SMOOTH_SECONDS = (0.15, 0.2)  # the smoothing after the last IK pass, where it is needed
 BLEND_SECONDS = 0.15  # a pin fades in and out over this long
 LIFT_SECONDS = 0.2  # a foot raised off the floor rises and comes down over this long
 LANDING = 0.4  # a raise fades out over this last share of a pin's fade in (and in over its fade out)
@@ -256,16 +260,18 @@ def smooth(motion: Motion, seconds: float = SMOOTH_SECONDS[-1]) -> Motion:
     return replace(motion, rotations=rotations, translations=translations)
 
 
-def smoothing(motion: Motion, jerk_limit: Optional[float]) -> tuple[float, Motion]:
+def smoothing(
+    motion: Motion, jerk_limit: Optional[float], windows: tuple[float, ...] = SMOOTH_SECONDS
+) -> tuple[float, Motion]:
     """The smoothing window for ``motion`` and ``motion`` smoothed with it: the shortest of
-    SMOOTH_SECONDS whose result is less jerky than SMOOTH_AIM * ``jerk_limit`` (the clip's
-    own jerk, see :func:`sinmdm.metrics.jerk`), else the longest. A sample as smooth as its
-    clip keeps its sharp motion; a jittery one is smoothed as much as it needs."""
-    for seconds in SMOOTH_SECONDS[:-1] if jerk_limit is not None else ():
+    ``windows`` (seconds) whose result is less jerky than SMOOTH_AIM * ``jerk_limit`` (the
+    clip's own jerk, see :func:`sinmdm.metrics.jerk`), else the longest. A sample as smooth
+    as its clip keeps its sharp motion; a jittery one is smoothed as much as it needs."""
+    for seconds in windows[:-1] if jerk_limit is not None else ():
         smoothed = smooth(motion, seconds)
         if jerk(smoothed) <= SMOOTH_AIM * jerk_limit:
             return seconds, smoothed
-    return SMOOTH_SECONDS[-1], smooth(motion, SMOOTH_SECONDS[-1])
+    return windows[-1], smooth(motion, windows[-1])
 
 
 def _odd(n: int) -> int:
@@ -512,9 +518,12 @@ def cleanup(
             plan += lifts
         # Smoothing after IK takes out the kinks IK leaves where pins fade, but drags pinned
         # feet along with the rest of the leg again; a second IK pass on the smoothed motion
-        # (small, smooth corrections) puts them back, and a last, lighter smoothing takes
-        # out the kinks that pass leaves, moving the feet far less.
-        cleaned = smooth(_place(smooth(cleaned, seconds), plan), LAST_SMOOTH_SECONDS)
+        # (small, smooth corrections) puts them back. Where that pass leaves the sample
+        # jerkier than the aim, a last, lighter smoothing takes its kinks out; it moves
+        # the pinned feet a little, so it runs only where it is needed.
+        cleaned = _place(smooth(cleaned, seconds), plan)
+        if jerk_limit is None or jerk(cleaned) > SMOOTH_AIM * jerk_limit:
+            cleaned = smoothing(cleaned, jerk_limit, LAST_SMOOTH_SECONDS)[1]
     if given is not None:
         cleaned = _restore(motion, cleaned, given)
     return cleaned

@@ -15,7 +15,7 @@ from sinmdm.cleanup import (
     limb_chain, pin_targets, smooth, solve_ik,
 )
 from sinmdm.contacts import SPEED_LIMIT, Swings, drag_speeds, swing_floors
-from sinmdm.metrics import loop_seam_step
+from sinmdm.metrics import jerk, loop_seam_step
 from sinmdm.motion import Motion
 from sinmdm.rotations import axis_angle_matrix
 
@@ -165,6 +165,24 @@ def test_a_cleaned_loop_stays_seamless():
     looped = cleanup(*args, swings=swings, loop=True)
     assert looped.n_frames == motion.n_frames
     assert loop_seam_step(looped) < 1.5
+
+
+def test_pinning_a_jittery_sample_adds_little_jerk_to_what_smoothing_leaves():
+    """IK's corrections start and stop where pins fade; the passes after it take those
+    kinks out, so a pinned sample ends up about as smooth as the same smoothing leaves it
+    with nothing pinned."""
+    frames = 120
+    motion = creature(4, frames)
+    rng = np.random.default_rng(0)
+    shake = axis_angle_matrix(np.broadcast_to([1.0, 0.0, 0.0], (frames, motion.skeleton.n_joints, 3)),
+                              rng.normal(0.0, 0.01, (frames, motion.skeleton.n_joints)))
+    jittery = replace(motion, rotations=motion.rotations @ shake)
+    contact = np.zeros((frames, 4), dtype=bool)
+    contact[10:50, 0::2] = contact[60:100, 1::2] = True
+    cleaned = cleanup(jittery, feet(motion), contact, np.zeros(4), jerk_limit=1.0)
+    assert horizontal_speed(cleaned, feet(motion))[15:45, 0::2].max() < 0.1 * SPEED * motion.fps  # pinned
+    unpinned = smooth(smooth(jittery))  # the two smoothing passes, no IK between
+    assert jerk(cleaned) < 1.25 * jerk(unpinned)
 
 
 def test_feet_are_kept_above_the_floor():
