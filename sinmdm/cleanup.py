@@ -224,8 +224,8 @@ def limb_bends(motion: Motion, limbs: list[tuple[int, list[int], list[int]]]) ->
     bends it: a knee the clip never straightens fully is never straightened by IK, and
     one the clip always bends forwards is never bent backwards."""
     skeleton = motion.skeleton
-    rot, _ = motion.world()
-    points = motion.world_points()
+    rot, pos = motion.world()
+    points = skeleton.world_points(rot, pos)
     out = {}
     for point, _, chain in limbs:
         joint = bend_joint(skeleton, chain, point)
