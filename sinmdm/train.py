@@ -205,8 +205,9 @@ def train(
             network.load_state_dict(state["model"])
             ema.load_state_dict(state["ema"])
             optimizer.load_state_dict(state["optimizer"])
-            generator.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])
+            # The checkpoint was loaded onto the training device; RNG states are CPU bytes.
+            generator.set_state(state["generator"].cpu())
+            torch.set_rng_state(state["torch_rng"].cpu())
             step, losses, elapsed_before = int(state["step"]), list(state["losses"]), float(state["seconds"])
         else:
             out.mkdir(parents=True, exist_ok=True)

@@ -78,11 +78,16 @@ def folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model(folder: Path) -> Path:
+def good_clip(folder: Path) -> Path:
     clip = folder / "good.bvh"
     clip.write_text(GOOD)
+    return clip
+
+
+@pytest.fixture(scope="module")
+def model(folder: Path, good_clip: Path) -> Path:
     settings = TrainSettings(steps=2, width=16, blocks=2, batch=2, crop=24, warmup=1, checkpoint_seconds=1e9)
-    path, _ = train(clip, folder / "run", settings, device=torch.device("cpu"))
+    path, _ = train(good_clip, folder / "run", settings, device=torch.device("cpu"))
     return path
 
 
@@ -258,16 +263,14 @@ def test_mismatched_inputs_name_the_difference(args, message, folder, model, cap
 TINY = dict(width=16, blocks=2, batch=2, crop=24, warmup=1)
 
 
-def test_a_second_training_on_a_locked_run_refuses(folder, tmp_path):
-    clip = folder / "good.bvh"
+def test_a_second_training_on_a_locked_run_refuses(good_clip, tmp_path):
     with run_lock(tmp_path / "busy"):
         with pytest.raises(SinmdmError, match="is being trained by process"):
-            train(clip, tmp_path / "busy", TrainSettings(steps=1, **TINY), device=torch.device("cpu"))
-    train(clip, tmp_path / "busy", TrainSettings(steps=1, **TINY), device=torch.device("cpu"))  # free again
+            train(good_clip, tmp_path / "busy", TrainSettings(steps=1, **TINY), device=torch.device("cpu"))
+    train(good_clip, tmp_path / "busy", TrainSettings(steps=1, **TINY), device=torch.device("cpu"))  # free again
 
 
-def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(folder, tmp_path, monkeypatch):
-    clip = folder / "good.bvh"
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(good_clip, tmp_path, monkeypatch):
     real = Diffusion.loss
     calls = []
 
@@ -278,13 +281,12 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(folder, tm
 
     monkeypatch.setattr(Diffusion, "loss", failing)
     with pytest.raises(SinmdmError, match=r"diverged: the loss is nan at step 4; the checkpoint of step 3"):
-        train(clip, tmp_path / "run", TrainSettings(steps=10, checkpoint_seconds=0, **TINY), device=torch.device("cpu"))
+        train(good_clip, tmp_path / "run", TrainSettings(steps=10, checkpoint_seconds=0, **TINY), device=torch.device("cpu"))
     state = load_checkpoint(tmp_path / "run" / "model.pt")
     assert state["step"] == 3 and all(torch.isfinite(v).all() for v in state["model"].values())
 
 
-def test_a_full_disk_keeps_the_previous_checkpoint_intact(folder, tmp_path, monkeypatch):
-    clip = folder / "good.bvh"
+def test_a_full_disk_keeps_the_previous_checkpoint_intact(good_clip, tmp_path, monkeypatch):
     real = torch.save
     saves = []
 
@@ -297,16 +299,15 @@ def test_a_full_disk_keeps_the_previous_checkpoint_intact(folder, tmp_path, monk
 
     monkeypatch.setattr(checkpoint.torch, "save", disk_fills)
     with pytest.raises(SinmdmError, match="cannot write checkpoint: No space left on device"):
-        train(clip, tmp_path / "run", TrainSettings(steps=10, checkpoint_seconds=0, **TINY), device=torch.device("cpu"))
+        train(good_clip, tmp_path / "run", TrainSettings(steps=10, checkpoint_seconds=0, **TINY), device=torch.device("cpu"))
     assert load_checkpoint(tmp_path / "run" / "model.pt")["step"] == 2
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock", "clip.bvh", "model.pt"]  # no temporary left
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_killed_training_process_saves_and_resumes_at_the_same_step(sig, folder, tmp_path):
-    clip = folder / "good.bvh"
+def test_a_killed_training_process_saves_and_resumes_at_the_same_step(sig, good_clip, tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "sinmdm", "train", str(clip), "--width", "16", "--blocks", "2", "--out", str(out)]
+    command = [sys.executable, "-m", "sinmdm", "train", str(good_clip), "--width", "16", "--blocks", "2", "--out", str(out)]
     process = subprocess.Popen([*command, "--steps", "1000000"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while not (out / "clip.bvh").exists() and process.poll() is None and time.monotonic() < deadline:
