@@ -9,8 +9,19 @@ import pytest
 
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-run_all = importlib.import_module("run_all")
+
+def _load_run_all():
+    """benchmarks/run_all.py as a module; benchmarks/ leaves sys.path again at once, since
+    its onnx.py would hide the onnx package from every test after this one."""
+    folder = str(ROOT / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module("run_all")
+    finally:
+        sys.path.remove(folder)
+
+
+run_all = _load_run_all()
 
 
 def figures(**sinmdm: float) -> dict:
