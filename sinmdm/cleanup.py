@@ -14,11 +14,11 @@ Each pass is vectorised over frames; loops run only over contact joints and thei
    the shortest of 0.1, 0.15, 0.2 and 0.3 s that leaves the sample less jerky than 0.9 of the
    clip (the longest when nothing does): a sample already as smooth as its clip keeps
    its sharp motion.
-3. The root. The pins of step 4 want each held foot somewhere; the root moves towards
-   the mean of those corrections (by at most 5% of the body size, smoothed over 0.1 s), so
-   a body that drifts over planted feet is held by its root, whose translation is no
-   part of a pose, rather than by bending every leg (Kovar et al. 2002 adjust the root
-   for the same reason). Skipped when an editing command gives parts to keep.
+3. The root. On each frame, the root's step along the floor loses the mean step of the
+   feet held there (smoothed over 0.05 s), so a body that skates over planted feet is
+   carried by its root, whose path is no part of a pose, rather than held by bending
+   every leg (Kovar et al. 2002 adjust the root for the same reason). Skipped when an
+   editing command gives parts to keep.
 4. Foot pinning. During each contact run the contact joint is held at one world
    position, the run's mean (never below its planted height, where it rests in the
    training clip), blending in and out over 0.15 s, or over half the gap to the next
@@ -79,8 +79,7 @@ LIFT_SECONDS = 0.2  # a foot raised off the floor rises and comes down over this
 LANDING = 0.4  # a raise fades out over this last share of a pin's fade in (and in over its fade out)
 ALONG_FIRST = 0.4  # a foot landing from above is over its pin's spot for this last share of the fade
 LOOP_PAD_SECONDS = 2.0  # a loop is cleaned with this much of its other end on each side
-ROOT_REACH = 0.05  # (of the body size) the root moves at most this far towards the pins
-ROOT_SECONDS = 0.1  # the root's shift towards the pins is smoothed over this long (a Gaussian's sigma)
+ROOT_SECONDS = 0.05  # the root's correction is smoothed over this long (a Gaussian's sigma): frame noise out, stops kept
 DIGIT_REACH = 0.25  # (of the body size) branches shorter than this are toes of one foot, not limbs
 HINGE_AGREEMENT = 0.5  # a clip whose bend axes (unit) average at least this long bends its limb one way
 
@@ -509,7 +508,7 @@ def cleanup(
         limbs = effectors(motion.skeleton, contacts)
         plan, room, shares = _pin_plan(world, contacts, contact, planted, drag, limbs, motion, bends)
         if given is None:  # (an editing command's given root path stays as it is)
-            cleaned = _shift_root(cleaned, world, plan, shares)
+            cleaned = _glide_root(cleaned, world, plan, shares)
             plan, room, _ = _pin_plan(cleaned.world_points(), contacts, contact, planted, drag, limbs, motion, bends)
         cleaned = _place(cleaned, plan)
         if swings is not None:
@@ -587,30 +586,32 @@ def _pin_plan(
     return plan, room, shares
 
 
-def _shift_root(motion: Motion, world: np.ndarray, plan: list[Step], shares: list[np.ndarray]) -> Motion:
-    """``motion`` with its root moved towards where the pins want the feet: by the mean of
-    each pinned effector's way to its target (``world`` positions to the ``plan``'s
-    targets) weighted by ``shares`` (how fully each step holds it per frame), carried
-    across frames with nothing pinned and smoothed over ROOT_SECONDS. The legs then bend
-    far less, and the root's translation is no part of a pose."""
-    root = int(np.flatnonzero(motion.skeleton.parents < 0)[0])
-    if root not in motion.skeleton.positioned_joints:
+def _glide_root(motion: Motion, world: np.ndarray, plan: list[Step], shares: list[np.ndarray]) -> Motion:
+    """``motion`` with the root's steps along the floor less the mean step of the effectors
+    the ``plan`` holds on each frame (at ``world`` positions, weighted by ``shares``, how
+    fully each step holds its effector), smoothed over ROOT_SECONDS: a body that skates
+    over planted feet is carried by its root, whose path is no part of a pose, instead of
+    bending every leg (Kovar et al. 2002 adjust the root for the same reason). The change
+    is to the root's velocity, so its path is free to end elsewhere; height is left to the
+    pins, since a walker's root rises and falls over feet that stand still."""
+    skeleton = motion.skeleton
+    root = int(skeleton.positioned_joints[0]) if len(skeleton.positioned_joints) else -1
+    if root < 0 or set(_path(skeleton, 0, root)[:-1]) & set(skeleton.rotating_joints.tolist()):
+        return motion  # no trajectory joint, or one under a rotating parent: no world path to change
+    step = np.zeros((motion.n_frames - 1, 3))
+    weight = np.zeros(motion.n_frames - 1)
+    for (joint, _, _, _, _), share in zip(plan, shares):
+        held = np.minimum(share[1:], share[:-1])  # held at both ends of the step
+        step += held[:, None] * np.diff(world[:, joint], axis=0)
+        weight += held
+    if not (weight > 1e-6).any():
         return motion
-    total = np.zeros((motion.n_frames, 3))
-    weight = np.zeros(motion.n_frames)
-    for (joint, _, _, target, _), share in zip(plan, shares):
-        total += share[:, None] * (target - world[:, joint])
-        weight += share
-    known = np.flatnonzero(weight > 1e-6)
-    if not len(known):
-        return motion
-    frames = np.arange(motion.n_frames)
-    offset = np.stack([np.interp(frames, known, total[known, a] / weight[known]) for a in range(3)], -1)
+    skate = step / np.maximum(weight, 1e-6)[:, None] * np.minimum(weight, 1.0)[:, None]
+    skate[:, 1] = 0.0
+    skate = gaussian_filter1d(skate, ROOT_SECONDS * motion.fps, axis=0, mode="nearest")
+    offset = -np.concatenate([np.zeros((1, 3)), np.cumsum(skate, axis=0)])
     translations = motion.translations.copy()
-    reach = ROOT_REACH * motion.skeleton.size
-    offset *= np.minimum(1.0, reach / np.maximum(np.linalg.norm(offset, axis=-1, keepdims=True), 1e-12))
-    offset = gaussian_filter1d(offset, ROOT_SECONDS * motion.fps, axis=0, mode="nearest")
-    translations[:, root] += offset @ motion.skeleton.frame  # from the world into the file's axes
+    translations[:, root] += offset @ skeleton.frame  # from the world into the file's axes
     return replace(motion, translations=translations)
 
 
