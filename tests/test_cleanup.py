@@ -23,10 +23,12 @@ FRAMES = 60
 SPEED = 0.05  # units per frame the body drifts forward while the legs stay still: sliding
 
 
-def creature(legs: int, frames: int = FRAMES) -> Motion:
+def creature(legs: int, frames: int = FRAMES, dummy_root: bool = False) -> Motion:
     """A body with ``legs`` legs (hip, knee, foot, toe tip) around it; its feet rest on
-    the floor (y = 0) and the body drifts forward, so every planted foot slides."""
-    lines = ["HIERARCHY", "ROOT Body", "{", "OFFSET 0 0 0", "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"]
+    the floor (y = 0) and the body drifts forward, so every planted foot slides. With
+    ``dummy_root`` the body hangs from a 0-channel root, as some exporters write it."""
+    lines = ["HIERARCHY"] + (["ROOT World", "{", "OFFSET 0 0 0", "CHANNELS 0", "JOINT Body"] if dummy_root else ["ROOT Body"])
+    lines += ["{", "OFFSET 0 0 0", "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"]
     lines += ["JOINT Head", "{", "OFFSET 0 2 0", "CHANNELS 3 Zrotation Xrotation Yrotation", "End Site", "{", "OFFSET 0 1 0", "}", "}"]
     for i in range(legs):
         x, z = math.cos(2 * math.pi * i / legs), math.sin(2 * math.pi * i / legs)
@@ -36,7 +38,7 @@ def creature(legs: int, frames: int = FRAMES) -> Motion:
             f"JOINT Foot{i}", "{", f"OFFSET {x:.6f} -8 {z:.6f}", "CHANNELS 3 Zrotation Xrotation Yrotation",
             "End Site", "{", "OFFSET 0 0 0.5", "}", "}", "}", "}",
         ]
-    lines += ["}", "MOTION", f"Frames: {frames}", "Frame Time: 0.0333333"]
+    lines += ["}"] * (2 if dummy_root else 1) + ["MOTION", f"Frames: {frames}", "Frame Time: 0.0333333"]
     channels = 6 + 3 + 9 * legs
     for t in range(frames):
         row = np.zeros(channels)
@@ -127,6 +129,20 @@ def test_a_body_skating_over_planted_feet_is_carried_by_its_root_not_by_bending_
     turned = np.einsum("fjab,fjab->fj", cleaned.rotations[:, legs], drifting.rotations[:, legs])  # trace
     angle = np.degrees(np.arccos(np.clip((turned - 1) / 2, -1, 1)))
     assert angle.max() < 0.5  # IK alone could not reach that far
+
+
+def test_a_trajectory_joint_under_a_still_dummy_root_carries_the_body_too():
+    """Exporters often put the moving hips under a 0-channel root: the hips' path is the
+    one to correct."""
+    nested = creature(4, dummy_root=True)
+    translations = nested.translations.copy()
+    translations[:, 1, 0] = nested.skeleton.size * np.linspace(-1, 1, FRAMES)
+    drifting = replace(nested, translations=translations)
+    joints = feet(drifting)
+    cleaned = cleanup(drifting, joints, np.ones((FRAMES, 4), dtype=bool), planted=np.zeros(4))
+    assert horizontal_speed(cleaned, joints)[5:-5].max() < 0.01 * horizontal_speed(drifting, joints).mean()
+    legs = [j for j, n in enumerate(drifting.skeleton.names) if n.startswith(("Hip", "Knee"))]
+    np.testing.assert_allclose(cleaned.rotations[:, legs], drifting.rotations[:, legs], atol=1e-6)
 
 
 def test_the_root_rises_and_falls_over_planted_feet_as_it_did():
