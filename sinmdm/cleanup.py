@@ -596,7 +596,11 @@ def _glide_root(motion: Motion, world: np.ndarray, plan: list[Step], shares: lis
     pins, since a walker's root rises and falls over feet that stand still."""
     skeleton = motion.skeleton
     root = int(skeleton.positioned_joints[0]) if len(skeleton.positioned_joints) else -1
-    if root < 0 or set(_path(skeleton, 0, root)[:-1]) & set(skeleton.rotating_joints.tolist()):
+    above, j = [], root
+    while j >= 0 and skeleton.parents[j] >= 0:
+        j = int(skeleton.parents[j])
+        above.append(j)
+    if root < 0 or np.isin(above, skeleton.rotating_joints).any():
         return motion  # no trajectory joint, or one under a rotating parent: no world path to change
     step = np.zeros((motion.n_frames - 1, 3))
     weight = np.zeros(motion.n_frames - 1)
