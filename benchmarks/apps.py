@@ -37,18 +37,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from common import ROOT, data_dir, runs_folder, trained, write_rows  # puts the checkout on sys.path first
 
-from sinmdm.bvh import read_bvh
-from sinmdm.contacts import contact_labels
-from sinmdm.edit import (
-    expand_plan, inbetween_plan, keyframe_plan, load_reference, ramp_frames, reference_targets, root_path, run_plan,
+from sinmdm.anim.bvh import read_bvh
+from sinmdm.anim.contacts import contact_labels
+from sinmdm.apps.edit import (
+    expand_plan,
+    inbetween_plan,
+    keyframe_plan,
+    load_reference,
+    ramp_frames,
+    reference_targets,
+    root_path,
+    run_plan,
 )
-from sinmdm.edit import transfer as transfer_motions
-from sinmdm.generate import DEFAULT_STEPS
-from sinmdm.metrics import evaluate, seam_jump
-from sinmdm.runs import Run
+from sinmdm.apps.edit import transfer as transfer_motions
+from sinmdm.evaluation.metrics import evaluate, seam_jump
+from sinmdm.model.runs import Run
+from sinmdm.sampling.sample import DEFAULT_STEPS
 
 
 def sinmdm(*args: object) -> float:

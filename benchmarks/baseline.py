@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from common import ROOT  # noqa: F401  (puts the checkout on sys.path first)
 from scipy.ndimage import gaussian_filter1d
 
-from common import ROOT  # noqa: F401  (puts the checkout on sys.path first)
-
-from sinmdm.motion import Motion
-from sinmdm.rotations import axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
+from sinmdm.anim.motion import Motion
+from sinmdm.anim.rotations import axis_angle_matrix, matrix_to_quaternion, quaternion_to_matrix, slerp
 
 PIECE_SECONDS, FADE_SECONDS, NOISE_DEGREES, NOISE_SECONDS = 2.0, 0.5, 1.7, 0.25
 

@@ -21,15 +21,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
 from common import data_dir, write_rows  # puts the checkout on sys.path first
 
-from sinmdm.body import detect_up
-from sinmdm.bvh import read_bvh, write_bvh
-from sinmdm.contacts import detect_contacts
-from sinmdm.errors import SinmdmError
-from sinmdm.motion import Motion
-from sinmdm.presets import match_preset
+from sinmdm.anim.body import detect_up
+from sinmdm.anim.bvh import read_bvh, write_bvh
+from sinmdm.anim.contacts import detect_contacts
+from sinmdm.anim.motion import Motion
+from sinmdm.anim.presets import match_preset
+from sinmdm.base.errors import SinmdmError
 
 TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # (x, y, z) -> (x, -z, y)
 

@@ -12,10 +12,10 @@ bands of 3, 5, 8 and 12% of the body size above each contact's rest height, and 
 worst band's ratio counts. Beside each row stands baseline (c) of REFERENCE.md (the clip
 in shuffled 2-s pieces, cross-faded, with 1.7 degrees of noise; benchmarks/baseline.py),
 --n of them. Then --loops samples with --loop: the step at each one's seam over its median
-frame step (see sinmdm.metrics.loop_seam_step), raw and cleaned, the worst sample counting,
+frame step (see sinmdm.evaluation.metrics.loop_seam_step), raw and cleaned, the worst sample counting,
 beside what a seamless loop gives (the expected worst of --loops of the clip's own frame
 steps over their median: a seam no different from any frame), and the seam's rank among
-each loop's own steps (sinmdm.metrics.loop_seam_rank; 1 = the loop's biggest step).
+each loop's own steps (sinmdm.evaluation.metrics.loop_seam_rank; 1 = the loop's biggest step).
 Goals (issue 21): sliding at every band and jerk at most 1.1 of the clip's, coverage at
 most 2 points below the raw samples', loop seams at most 1.5, and <= 2 s to clean a
 1300-frame clip.
@@ -31,15 +31,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from common import BENCHMARK_CLIPS, add_clips, runs_folder, trained, write_rows  # puts the checkout on sys.path first
 from baseline import pieces
+from common import BENCHMARK_CLIPS, add_clips, runs_folder, trained, write_rows  # puts the checkout on sys.path first
 
-from sinmdm.edit import load_reference
-from sinmdm.generate import clean_motions, sample_features, to_motions
-from sinmdm.metrics import SLIDING_BANDS, evaluate, loop_seam_rank, loop_seam_step, loop_steps
-from sinmdm.motion import Motion
-from sinmdm.runs import Run
+from sinmdm.anim.motion import Motion
+from sinmdm.apps.edit import load_reference
+from sinmdm.apps.generate import clean_motions
+from sinmdm.evaluation.metrics import SLIDING_BANDS, evaluate, loop_seam_rank, loop_seam_step, loop_steps
+from sinmdm.model.runs import Run
+from sinmdm.sampling.sample import sample_features, to_motions
 
 
 def main() -> None:

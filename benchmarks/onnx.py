@@ -22,18 +22,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from common import runs_folder, trained, write_rows  # puts the checkout on sys.path first
 
 # This script is named like the package it measures: take its folder off the path, so
 # `import onnx` (in the exporter) finds the package and not this file.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from sinmdm.diffusion import Diffusion
-from sinmdm.export import export_onnx
-from sinmdm.generate import sample_features, sample_features_onnx, to_motions
-from sinmdm.onnx_sampler import OnnxDenoiser
-from sinmdm.runs import Run
+from sinmdm.model.diffusion import Diffusion
+from sinmdm.model.runs import Run
+from sinmdm.sampling.export import export_onnx
+from sinmdm.sampling.onnx_sampler import OnnxDenoiser
+from sinmdm.sampling.sample import sample_features, sample_features_onnx, to_motions
 
 
 def median_time(job, repeat: int = 10, warmup: int = 2) -> float:

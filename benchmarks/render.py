@@ -23,13 +23,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import data_dir, write_rows  # puts the checkout on sys.path first
 
-from sinmdm.bvh import read_bvh
-from sinmdm.crowd import body_size, place, placements
-from sinmdm.features import FeatureLayout
-from sinmdm.render import Scene, actor, render_still, render_video
+from sinmdm.anim.bvh import read_bvh
+from sinmdm.apps.crowd import body_size, place, placements
+from sinmdm.model.features import FeatureLayout
+from sinmdm.render.render import Scene, actor, render_still, render_video
 
 FRAMES = 300
 CROWD = 50

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 import torch
-
 from common import runs_folder, trained, write_rows  # puts the checkout on sys.path first
 
-from sinmdm.edit import load_reference
-from sinmdm.generate import clean_motions, sample_features, to_motions
-from sinmdm.runs import Run
+from sinmdm.apps.edit import load_reference
+from sinmdm.apps.generate import clean_motions
+from sinmdm.model.runs import Run
+from sinmdm.sampling.sample import sample_features, to_motions
 
 
 def best_of(repeat: int, job) -> tuple[float, object]:

@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from common import ROOT, write_rows
 
 MEASURE = """
@@ -88,8 +87,8 @@ def main() -> None:
     write_clip(clip, args.frames, args.joints)
     print(f"{clip}: {args.frames} frames, {args.joints} joints, {clip.stat().st_size / 1e6:.0f} MB", flush=True)
 
-    parse = measure(f"from sinmdm.bvh import read_bvh\nm = read_bvh({str(clip)!r})\nassert m.n_frames == {args.frames}")
-    baseline = measure("import sinmdm.bvh")
+    parse = measure(f"from sinmdm.anim.bvh import read_bvh\nm = read_bvh({str(clip)!r})\nassert m.n_frames == {args.frames}")
+    baseline = measure("import sinmdm.anim.bvh")
     rows = [("read_bvh, whole clip", parse["seconds"], parse["peak_mb"], f"imports alone: {baseline['peak_mb']:.0f} MB")]
     runs = {}
     for frames in sorted({1_000, 10_000, args.frames}):
@@ -97,18 +96,18 @@ def main() -> None:
             continue
         part = folder / f"first{frames}.bvh"
         measure(
-            f"from sinmdm.bvh import read_bvh, write_bvh\n"
+            f"from sinmdm.anim.bvh import read_bvh, write_bvh\n"
             f"write_bvh({str(part)!r}, read_bvh({str(clip)!r}).crop(0, {frames}))"
         )
         runs[frames] = folder / f"run{frames}"
-        result = measure(f"from sinmdm.cli import run\nassert run(['train', {str(part)!r}, '--steps', '{args.steps}', '--out', {str(runs[frames])!r}]) == 0")
+        result = measure(f"from sinmdm.cli.app import run\nassert run(['train', {str(part)!r}, '--steps', '{args.steps}', '--out', {str(runs[frames])!r}]) == 0")
         config = json.loads((runs[frames] / "config.json").read_text())
         rows.append(
             (f"train, {frames} frames", result["seconds"], result["peak_mb"], f"{1000 * config['seconds'] / args.steps:.0f} ms per step")
         )
     shortest = runs[min(runs)]
     result = measure(
-        f"from sinmdm.cli import run\n"
+        f"from sinmdm.cli.app import run\n"
         f"assert run(['generate', '--model', {str(shortest)!r}, '--length', '10000', '--out', {str(folder / 'long')!r}]) == 0"
     )
     rows.append(("generate 10,000 frames", result["seconds"], result["peak_mb"], "one sample, 50 steps, cleanup on"))

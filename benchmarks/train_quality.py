@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from baseline import pieces
 from common import BENCHMARK_CLIPS, runs_folder, trained, write_rows  # puts the checkout on sys.path first
 
-from sinmdm.edit import load_reference
-from sinmdm.generate import clean_motions, sample_features, to_motions
-from sinmdm.metrics import evaluate
-from sinmdm.runs import Run
+from sinmdm.apps.edit import load_reference
+from sinmdm.apps.generate import clean_motions
+from sinmdm.evaluation.metrics import evaluate
+from sinmdm.model.runs import Run
+from sinmdm.sampling.sample import sample_features, to_motions
 
 KINDS = ("sinmdm", "free", "copy", "pieces", "noisy")  # keys of each clip's reports
 LABELS = {

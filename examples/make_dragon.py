@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from sinmdm.bvh import write_bvh  # noqa: E402
-from sinmdm.motion import Motion  # noqa: E402
-from sinmdm.rotations import axis_angle_matrix  # noqa: E402
-from sinmdm.skeleton import Skeleton  # noqa: E402
+from sinmdm.anim.bvh import write_bvh  # noqa: E402
+from sinmdm.anim.motion import Motion  # noqa: E402
+from sinmdm.anim.rotations import axis_angle_matrix  # noqa: E402
+from sinmdm.anim.skeleton import Skeleton  # noqa: E402
 
 FPS = 30
 ROOT_CHANNELS = ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from sinmdm.motion import Motion
-from sinmdm.skeleton import Skeleton
+from sinmdm.anim.motion import Motion
+from sinmdm.anim.skeleton import Skeleton
 
 POS = ("Xposition", "Yposition", "Zposition")
 ROT = ("Zrotation", "Xrotation", "Yrotation")

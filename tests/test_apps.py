@@ -12,10 +12,9 @@ import pytest
 import torch
 from conftest import data_dir, synthetic_bvh
 
-from sinmdm.bvh import read_bvh
-from sinmdm.cli import run as cli
-from sinmdm.crowd import Placement, place, positions
-from sinmdm.edit import (
+from sinmdm.anim.bvh import read_bvh
+from sinmdm.apps.crowd import Placement, place, positions
+from sinmdm.apps.edit import (
     _fade,
     _segments,
     expand_plan,
@@ -27,10 +26,11 @@ from sinmdm.edit import (
     ramp_frames,
     root_path,
 )
-from sinmdm.errors import SinmdmError
-from sinmdm.metrics import seam_jump
-from sinmdm.runs import Run
-from sinmdm.train import TrainSettings, train
+from sinmdm.base.errors import SinmdmError
+from sinmdm.cli.app import run as cli
+from sinmdm.evaluation.metrics import seam_jump
+from sinmdm.model.runs import Run
+from sinmdm.model.train import TrainSettings, train
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)
 TOLERANCE = 1e-3  # of the skeleton's height, in world position

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from creatures import LEGS, dog_motion, paws, z_up
 
-from sinmdm.body import calibrate, detect_up, measure_size
-from sinmdm.bvh import parse_bvh, read_bvh, write_bvh
-from sinmdm.cleanup import Bend, cleanup, solve_ik
-from sinmdm.cli import run
-from sinmdm.contacts import choose_contacts, contact_labels, detect_contacts, planted_heights
-from sinmdm.crowd import Placement, place
-from sinmdm.errors import BVHError, SinmdmError
-from sinmdm.features import FeatureLayout
-from sinmdm.motion import Motion
-from sinmdm.skeleton import Skeleton
+from sinmdm.anim.body import calibrate, detect_up, measure_size
+from sinmdm.anim.bvh import parse_bvh, read_bvh, write_bvh
+from sinmdm.anim.contacts import choose_contacts, contact_labels, detect_contacts, planted_heights
+from sinmdm.anim.motion import Motion
+from sinmdm.anim.skeleton import Skeleton
+from sinmdm.apps.crowd import Placement, place
+from sinmdm.base.errors import BVHError, SinmdmError
+from sinmdm.cleanup.cleanup import Bend, cleanup, solve_ik
+from sinmdm.cli.app import run
+from sinmdm.model.features import FeatureLayout
 
 # A re-exported Truebones-style file: text after "End Site", two End Sites under one joint,
 # End Sites before, between and after JOINT children, lower-case "End site", a "{" on the

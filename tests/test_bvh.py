@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import synthetic_bvh
 
-from sinmdm.bvh import motion_to_channels, parse_bvh, read_bvh, write_bvh
-from sinmdm.errors import BVHError
+from sinmdm.anim.bvh import motion_to_channels, parse_bvh, read_bvh, write_bvh
+from sinmdm.base.errors import BVHError
 
 FRAMES = 12
 

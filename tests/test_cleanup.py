@@ -9,15 +9,25 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sinmdm.bvh import parse_bvh
-from sinmdm.cleanup import (
-    ALONG_FIRST, BLEND_SECONDS, _pin_plan, bend_joint, cleanup, effectors, hysteresis, limb_bends,
-    limb_chain, pin_targets, smooth, solve_ik,
+from sinmdm.anim.bvh import parse_bvh
+from sinmdm.anim.contacts import SPEED_LIMIT, Swings, drag_speeds, swing_floors
+from sinmdm.anim.motion import Motion
+from sinmdm.anim.rotations import axis_angle_matrix
+from sinmdm.cleanup.cleanup import (
+    ALONG_FIRST,
+    BLEND_SECONDS,
+    _pin_plan,
+    bend_joint,
+    cleanup,
+    effectors,
+    hysteresis,
+    limb_bends,
+    limb_chain,
+    pin_targets,
+    smooth,
+    solve_ik,
 )
-from sinmdm.contacts import SPEED_LIMIT, Swings, drag_speeds, swing_floors
-from sinmdm.metrics import jerk, loop_seam_step
-from sinmdm.motion import Motion
-from sinmdm.rotations import axis_angle_matrix
+from sinmdm.evaluation.metrics import jerk, loop_seam_step
 
 FRAMES = 60
 SPEED = 0.05  # units per frame the body drifts forward while the legs stay still: sliding

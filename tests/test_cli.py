@@ -9,8 +9,8 @@ import sys
 import pytest
 from conftest import ROOT, clip_params, require, synthetic_bvh
 
-from sinmdm.bvh import read_bvh
-from sinmdm.cli import run
+from sinmdm.anim.bvh import read_bvh
+from sinmdm.cli.app import run
 
 
 def test_info_describes_the_clip(write_clip, capsys):
@@ -116,7 +116,7 @@ def test_info_and_convert_on_real_clips(path, tmp_path, capsys):
 def test_sampler_commands_share_their_options(command, options):
     from typer.testing import CliRunner
 
-    from sinmdm.cli import app
+    from sinmdm.cli.app import app
 
     result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
     assert result.exit_code == 0
@@ -127,7 +127,7 @@ def test_sampler_commands_share_their_options(command, options):
 def test_render_help_explains_every_option():
     from typer.testing import CliRunner
 
-    from sinmdm.cli import app
+    from sinmdm.cli.app import app
 
     result = CliRunner().invoke(app, ["render", "--help"], terminal_width=200)
     assert result.exit_code == 0

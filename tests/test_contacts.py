@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sinmdm.contacts import choose_contacts, contact_labels, detect_contacts
-from sinmdm.errors import SinmdmError
-from sinmdm.motion import Motion
-from sinmdm.presets import find_preset, load_preset, match_preset
-from sinmdm.skeleton import Skeleton
+from sinmdm.anim.contacts import choose_contacts, contact_labels, detect_contacts
+from sinmdm.anim.motion import Motion
+from sinmdm.anim.presets import find_preset, load_preset, match_preset
+from sinmdm.anim.skeleton import Skeleton
+from sinmdm.base.errors import SinmdmError
 
 POS = ("Xposition", "Yposition", "Zposition")
 ROT = ("Zrotation", "Xrotation", "Yrotation")

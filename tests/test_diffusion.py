@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from sinmdm.diffusion import Diffusion, Known, LowPass, cosine_alpha_bar, low_pass
-from sinmdm.schedule import ddim_coefficients
+from sinmdm.diffusion.config import DiffusionConfig
+from sinmdm.diffusion.schedule import cosine_alpha_bar, ddim_coefficients
+from sinmdm.model.diffusion import Diffusion, Known, LowPass, low_pass
 
 Net = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def test_cosine_schedule():
-    ab = cosine_alpha_bar()
+    ab = cosine_alpha_bar(1000)
     assert len(ab) == 1000
     assert np.all(np.diff(ab) < 0)
     assert ab[0] > 0.9999 and ab[-1] < 1e-4

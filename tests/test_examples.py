@@ -12,10 +12,10 @@ import sys
 import numpy as np
 from conftest import ROOT
 
-from sinmdm.bvh import read_bvh, write_bvh
-from sinmdm.cli import run
-from sinmdm.contacts import choose_contacts
-from sinmdm.presets import match_preset
+from sinmdm.anim.bvh import read_bvh, write_bvh
+from sinmdm.anim.contacts import choose_contacts
+from sinmdm.anim.presets import match_preset
+from sinmdm.cli.app import run
 
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))

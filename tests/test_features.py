@@ -7,9 +7,9 @@ import pytest
 from conftest import synthetic_bvh
 from scipy.spatial.transform import Rotation
 
-from sinmdm.bvh import parse_bvh, read_bvh, write_bvh
-from sinmdm.features import FeatureLayout, principal_axes
-from sinmdm.motion import Motion
+from sinmdm.anim.bvh import parse_bvh, read_bvh, write_bvh
+from sinmdm.anim.motion import Motion
+from sinmdm.model.features import FeatureLayout, principal_axes
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_normalisation_statistics(motion):
 
 def test_scale_does_not_change_normalised_features(motion):
     """The same motion on a skeleton ten times larger gives the same normalised features."""
-    from sinmdm.skeleton import Skeleton
+    from sinmdm.anim.skeleton import Skeleton
 
     sk = motion.skeleton
     big = Skeleton(sk.names, sk.parents, sk.offsets * 10, sk.channels, sk.end_site_parents, sk.end_site_offsets * 10)

@@ -19,14 +19,15 @@ from conftest import synthetic_bvh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sinmdm import bvh, checkpoint
-from sinmdm.bvh import parse_bvh, read_bvh
-from sinmdm.checkpoint import load_checkpoint
-from sinmdm.cli import run
-from sinmdm.diffusion import Diffusion
-from sinmdm.errors import BVHError, SinmdmError
-from sinmdm.runs import run_lock
-from sinmdm.train import TrainSettings, train
+from sinmdm.anim import bvh
+from sinmdm.anim.bvh import parse_bvh, read_bvh
+from sinmdm.base.errors import BVHError, SinmdmError
+from sinmdm.cli.app import run
+from sinmdm.model import checkpoint
+from sinmdm.model.checkpoint import load_checkpoint
+from sinmdm.model.diffusion import Diffusion
+from sinmdm.model.runs import run_lock
+from sinmdm.model.train import TrainSettings, train
 
 GOOD = synthetic_bvh(40, seed=3, smooth=True)
 

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from conftest import synthetic_bvh
 
-from sinmdm.bvh import parse_bvh
-from sinmdm.metrics import (
+from sinmdm.anim.bvh import parse_bvh
+from sinmdm.anim.motion import Motion
+from sinmdm.anim.rotations import axis_angle_matrix
+from sinmdm.evaluation.metrics import (
     coverage,
     distances,
     evaluate,
@@ -24,8 +26,6 @@ from sinmdm.metrics import (
     self_replay,
     window_sums,
 )
-from sinmdm.motion import Motion
-from sinmdm.rotations import axis_angle_matrix
 
 
 @pytest.fixture(scope="module")

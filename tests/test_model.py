@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sinmdm.errors import SinmdmError
-from sinmdm.model import Denoiser, ModelConfig
+from sinmdm.base.errors import SinmdmError
+from sinmdm.model.network import Denoiser, ModelConfig
 
 
 def randomised(cfg: ModelConfig) -> Denoiser:

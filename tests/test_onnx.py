@@ -13,17 +13,21 @@ import pytest
 import torch
 from conftest import synthetic_bvh
 
-from sinmdm.bvh import read_bvh
-from sinmdm.cli import run as cli
-from sinmdm.diffusion import Diffusion, LowPass, low_pass
-from sinmdm.model import Denoiser, ModelConfig
-from sinmdm.onnx_sampler import OnnxDenoiser, read_sidecar
-from sinmdm.onnx_sampler import low_pass as numpy_low_pass
-from sinmdm.onnx_sampler import sample as numpy_sample
-from sinmdm.runs import Run
-from sinmdm.schedule import SIGNAL_SCALE, cosine_alpha_bar, respaced
-from sinmdm.skeleton import Skeleton
-from sinmdm.train import TrainSettings, train
+from sinmdm.anim.bvh import read_bvh
+from sinmdm.cli.app import run as cli
+from sinmdm.diffusion.config import DiffusionConfig
+from sinmdm.diffusion.schedule import cosine_alpha_bar, respaced
+from sinmdm.diffusion.scheduler import LowPass as ArrayLowPass
+from sinmdm.model.diffusion import Diffusion, LowPass, low_pass
+from sinmdm.model.network import Denoiser, ModelConfig
+from sinmdm.model.runs import Run
+from sinmdm.sampling.onnx_sampler import OnnxDenoiser, read_sidecar
+from sinmdm.sampling.onnx_sampler import low_pass as numpy_low_pass
+from sinmdm.sampling.onnx_sampler import sample as numpy_sample
+
+SIGNAL_SCALE = DiffusionConfig().signal_scale
+from sinmdm.anim.skeleton import Skeleton
+from sinmdm.model.train import TrainSettings, train
 
 # The default network (width 128, 8 blocks), trained for a few steps on short crops.
 SHORT = dict(batch=4, crop=24, warmup=2, checkpoint_seconds=1e9)
@@ -84,8 +88,8 @@ def test_a_whole_sample_is_the_same_from_both_backends(exported, tmp_path, capsy
 @needs_onnx
 def test_the_sidecar_holds_what_a_runtime_needs(exported):
     sidecar = read_sidecar(exported.path / "model.onnx")
-    assert sidecar["sampler"]["timesteps"] == respaced(50)
-    assert np.allclose(sidecar["schedule"]["alpha_bar"], cosine_alpha_bar())
+    assert sidecar["sampler"]["timesteps"] == respaced(50, 1000)
+    assert np.allclose(sidecar["schedule"]["alpha_bar"], cosine_alpha_bar(1000))
     assert sidecar["schedule"]["signal_scale"] == SIGNAL_SCALE
     assert sidecar["trained_steps"] == exported.step
     channels = exported.layout.n_channels
@@ -132,8 +136,8 @@ def test_numpy_sampler_follows_the_torch_sampler_step_for_step():
         ).numpy()
         generator = torch.Generator().manual_seed(1)
         got = numpy_sample(
-            call, cosine_alpha_bar(), (2, 30, 5), 12, lambda shape: torch.randn(shape, generator=generator).numpy(),
-            signal_scale=SIGNAL_SCALE, padding=padding, guide=(reference.numpy(), 4, 400) if guided else None,
+            call, DiffusionConfig(), (2, 30, 5), 12, lambda shape: torch.randn(shape, generator=generator).numpy(),
+            padding=padding, guide=ArrayLowPass(reference.numpy(), 4, 400) if guided else None,
         )
         assert np.abs(got - want).max() < 1e-4
 
@@ -164,6 +168,6 @@ def test_without_the_onnx_extra_the_commands_say_what_to_install(tmp_path, monke
 
 
 def _fake_sidecar(run_dir: Path) -> dict:
-    from sinmdm.export import sidecar
+    from sinmdm.sampling.export import sidecar
 
     return sidecar(Run.load(run_dir, torch.device("cpu")), run_dir / "model.onnx")

@@ -20,9 +20,11 @@ import pytest
 import torch
 from creatures import dog_motion
 
-from sinmdm.bvh import write_bvh
-from sinmdm.cli import run as cli
-from sinmdm.train import TrainSettings, train
+from sinmdm.anim.bvh import write_bvh
+from sinmdm.apps.preview import write_preview
+from sinmdm.cli.app import run as cli
+from sinmdm.model.runs import Run
+from sinmdm.model.train import TrainSettings, train
 
 TINY = dict(steps=40, width=32, blocks=2, batch=8, crop=32, warmup=5, checkpoint_seconds=1e9)
 
@@ -87,6 +89,7 @@ def _make(folder: Path) -> dict[str, str]:
     write_bvh(content, dog_motion(1.5, 1.5))
     run_dir, finished = train(clip, folder / "run", TrainSettings(**TINY), device=torch.device("cpu"))
     assert finished
+    write_preview(Run.load(run_dir, torch.device("cpu")), seed=0)
     out = folder / "out"
     common = ["--model", run_dir, "--steps", "6", "--seed", "7", "--out"]
     _run("convert", clip, out / "convert.bvh", "--fps", "20")

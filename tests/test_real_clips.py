@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import clip_params, require
 
-from sinmdm.bvh import read_bvh, write_bvh
-from sinmdm.contacts import choose_contacts
-from sinmdm.features import FeatureLayout
-from sinmdm.presets import match_preset
+from sinmdm.anim.bvh import read_bvh, write_bvh
+from sinmdm.anim.contacts import choose_contacts
+from sinmdm.anim.presets import match_preset
+from sinmdm.model.features import FeatureLayout
 
 CLIPS = clip_params()
 
@@ -59,7 +59,7 @@ def test_every_clip_matches_a_preset_and_has_contacts(path):
 
 @pytest.mark.parametrize("path", CLIPS)
 def test_detected_contacts_are_low_end_effectors(path):
-    from sinmdm.contacts import detect_contacts
+    from sinmdm.anim.contacts import detect_contacts
 
     motion = read_bvh(require(path)).at_training_rate()
     found = detect_contacts(motion)

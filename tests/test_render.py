@@ -13,13 +13,15 @@ import torch
 from conftest import data_dir, synthetic_bvh
 from matplotlib.colors import to_rgb
 
-from sinmdm.bvh import read_bvh
-from sinmdm.cli import run as cli
-from sinmdm.edit import compose_plan, expand_plan, joint_weights
-from sinmdm.errors import SinmdmError
-from sinmdm.features import FeatureLayout
-from sinmdm.render import GENERATED, GIVEN, Camera, Scene, actor, make_camera, render_still, render_video
-from sinmdm.train import TrainSettings, train
+from sinmdm.anim.bvh import read_bvh
+from sinmdm.apps.edit import compose_plan, expand_plan, joint_weights
+from sinmdm.apps.preview import write_preview
+from sinmdm.base.errors import SinmdmError
+from sinmdm.cli.app import run as cli
+from sinmdm.model.features import FeatureLayout
+from sinmdm.model.runs import Run
+from sinmdm.model.train import TrainSettings, train
+from sinmdm.render.render import GENERATED, GIVEN, Camera, Scene, actor, make_camera, render_still, render_video
 
 SMALL = "160x128"
 
@@ -228,6 +230,7 @@ def model(tmp_path_factory) -> Path:
     tiny = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)
     run_dir, finished = train(clip, folder / "run", TrainSettings(steps=10, **tiny), device=torch.device("cpu"))
     assert finished
+    write_preview(Run.load(run_dir, torch.device("cpu")))
     return run_dir
 
 

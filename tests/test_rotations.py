@@ -1,4 +1,4 @@
-"""Property tests for sinmdm.rotations: scipy agreement, round trips, numpy/torch parity."""
+"""Property tests for sinmdm.anim.rotations: scipy agreement, round trips, numpy/torch parity."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.spatial.transform import Rotation
 
-from sinmdm.rotations import (
+from sinmdm.anim.rotations import (
     VALID_ORDERS,
     axis_angle_matrix,
     euler_to_matrix,

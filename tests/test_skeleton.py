@@ -1,4 +1,4 @@
-"""Unit tests for sinmdm.skeleton on tiny skeletons built by hand."""
+"""Unit tests for sinmdm.anim.skeleton on tiny skeletons built by hand."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from sinmdm.errors import SinmdmError
-from sinmdm.skeleton import Skeleton
+from sinmdm.anim.skeleton import Skeleton
+from sinmdm.base.errors import SinmdmError
 
 ROOT6 = ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")
 ZXY = ("Zrotation", "Xrotation", "Yrotation")

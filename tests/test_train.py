@@ -12,14 +12,14 @@ import pytest
 import torch
 from conftest import data_dir, synthetic_bvh
 
-from sinmdm.bvh import read_bvh
-from sinmdm.checkpoint import load_checkpoint
-from sinmdm.cli import run as cli
-from sinmdm.diffusion import Diffusion
-from sinmdm.errors import SinmdmError
-from sinmdm.generate import plan_guide, sample_features, shuffled_plans, to_motions
-from sinmdm.runs import Run, parse_length
-from sinmdm.train import CropSampler, TrainSettings, auto_window, train
+from sinmdm.anim.bvh import read_bvh
+from sinmdm.base.errors import SinmdmError
+from sinmdm.cli.app import run as cli
+from sinmdm.model.checkpoint import load_checkpoint
+from sinmdm.model.diffusion import Diffusion
+from sinmdm.model.runs import Run, parse_length
+from sinmdm.model.train import CropSampler, TrainSettings, auto_window, train
+from sinmdm.sampling.sample import plan_guide, sample_features, shuffled_plans, to_motions
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)
 
@@ -42,9 +42,19 @@ def test_training_lowers_the_loss(clip, tmp_path):
     losses = load_checkpoint(run_dir / "model.pt")["losses"]
     assert len(losses) == 120
     assert np.mean(losses[-20:]) < 0.75 * np.mean(losses[:20])
-    for name in ("config.json", "features.json", "clip.bvh", "loss.png", "preview.bvh", "preview.gif"):
+    for name in ("config.json", "features.json", "clip.bvh", "loss.png"):
         assert (run_dir / name).is_file(), name
+    assert not (run_dir / "preview.bvh").exists()  # the command makes the preview, after training
     assert (run_dir / "clip.bvh").read_bytes() == clip.read_bytes()
+
+
+def test_the_train_command_writes_the_preview_after_training(clip, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = cli(["train", str(clip), "--out", str(out), "--steps", "3", "--width", "16", "--blocks", "2"])
+    assert code == 0, capsys.readouterr().err
+    preview = read_bvh(out / "preview.bvh")
+    assert preview.n_frames == 90 and (out / "preview.gif").stat().st_size > 0
+    assert preview.skeleton.difference(read_bvh(clip).skeleton) is None
 
 
 def test_checkpoint_loads_with_weights_only_and_round_trips(clip, tmp_path):

@@ -1,0 +1,38 @@
+"""A trained run's preview: one cleaned sample as long as the clip (preview.bvh) and a
+video of it beside the clip (preview.gif), made after training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..anim.bvh import write_bvh
+from ..anim.motion import Motion
+from ..model.runs import PREVIEW, PREVIEW_VIDEO, Run
+from ..render.render import Scene, actor, render_video
+from ..sampling.sample import sample_features, to_motions
+from .generate import clean_motions
+
+PREVIEW_SECONDS = 10.0  # preview.gif shows this much of the clip and of a sample
+PREVIEW_MAX_SECONDS = 30.0  # preview.bvh is as long as the clip, up to this (a long clip's would take minutes)
+PREVIEW_SIZE = "640x320"
+
+
+def write_preview(run: Run, seed: int = 0) -> tuple[Path, Path]:
+    """Sample, clean and write the preview of ``run``; returns the BVH and the video."""
+    clip = run.clip()
+    frames = min(clip.n_frames, round(PREVIEW_MAX_SECONDS * clip.fps))
+    features = sample_features(run, 1, frames, seed=seed)
+    preview = clean_motions(run, clip, features, to_motions(run, features))[0]
+    write_bvh(run.path / PREVIEW, preview)
+    write_preview_video(clip, preview, run.path / PREVIEW_VIDEO)
+    return run.path / PREVIEW, run.path / PREVIEW_VIDEO
+
+
+def write_preview_video(clip: Motion, sample: Motion, path: Path) -> None:
+    """The training clip (blue) beside a sample (orange), the first PREVIEW_SECONDS of each."""
+    frames = round(PREVIEW_SECONDS * clip.fps)
+    scenes = [
+        Scene([actor(clip.crop(0, frames), style="given")], "training clip"),
+        Scene([actor(sample.crop(0, frames), style="generated")], "sample"),
+    ]
+    render_video(scenes, path, clip.fps, size=PREVIEW_SIZE)

@@ -1,0 +1,1 @@
+"""Layer 2 (numpy): the metrics that score motions against their clip."""

@@ -1,0 +1,1 @@
+"""Layer 2 (torch): feature encoding, the denoiser, checkpoints, run folders and training."""

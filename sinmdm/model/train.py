@@ -1,0 +1,456 @@
+"""Training on one clip: random crops, AdamW, an EMA of the weights, periodic atomic
+checkpoints, resume, and a clean stop on Ctrl-C or SIGTERM. :class:`TrainState` is what a
+checkpoint holds; :class:`TrainLoop` runs one small step at a time (as
+openai/improved-diffusion's ``TrainLoop``). How the defaults were chosen:
+docs/decisions.md."""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ..anim.bvh import read_bvh
+from ..anim.contacts import choose_contacts
+from ..anim.motion import Motion
+from ..anim.presets import resolve_preset
+from ..base.atomic import atomic_write
+from ..base.errors import SinmdmError
+from ..base.version import __version__
+from ..diffusion.config import DiffusionConfig
+from .checkpoint import load_checkpoint, save_checkpoint
+from .diffusion import Diffusion
+from .features import FeatureLayout, principal_axes
+from .network import Denoiser, ModelConfig
+from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, STATS, record_latest, run_lock, write_json
+
+
+@dataclass
+class TrainSettings:
+    steps: Optional[int] = 1250  # about 6 minutes on a 2-core CPU
+    minutes: Optional[float] = None  # a wall-clock budget instead of (or capping) steps
+    batch: int = 16
+    crop: int = 128  # frames per training crop: about two receptive fields
+    lr: float = 1e-3
+    warmup: int = 100
+    weight_decay: float = 0.01
+    ema: float = 0.999
+    stretch: float = 0.0  # crops play at a random speed in [1 - stretch, 1 + stretch]
+    seed: int = 0
+    checkpoint_seconds: float = 60.0
+    width: int = 128
+    blocks: int = 8
+    window: Optional[int] = None  # frames each block attends to; None: see auto_window
+    velocity: float = 10.0  # weight of the alpha-bar-weighted velocity loss
+    variance: float = 0.999  # the network works in the clip's principal axes holding this share
+
+
+WIDEST_WINDOW = ModelConfig.window  # the model's own default window is the widest
+
+
+def auto_window(frames: int, blocks: int) -> int:
+    """The widest odd window, up to WIDEST_WINDOW and at least 3, whose receptive field is
+    at most half the clip: on a short clip a wider field would see the whole clip at
+    once and replay it."""
+    widest = int(1 + (frames / 2 - 1) / blocks)
+    odd = widest if widest % 2 else widest - 1
+    return max(3, min(WIDEST_WINDOW, odd))
+
+
+class CropSampler:
+    """Random, optionally time-stretched crops of one clip's features, made in one
+    batched gather (no loop over crops or frames), each with per-frame loss weights.
+
+    Uniform crop starts would see a clip's first and last frames in almost no crop (the
+    last frame of a 384-frame clip in 1 of 257 crops of 128 frames, a middle one in 128),
+    so the model would rarely generate how a clip begins or ends. Starts are drawn
+    uniformly from an interval half a crop wider at each end and clamped to the clip,
+    which brings every frame to at least half the mean share; the weights (the mean
+    share over the frame's own, measured once on many crops) even out the rest, so every
+    frame of the clip counts the same in expectation.
+    """
+
+    def __init__(self, raw: torch.Tensor, layout: FeatureLayout, crop: int, stretch: float) -> None:
+        self.raw, self.layout, self.crop, self.stretch = raw, layout, crop, stretch
+        self.velocity = layout.slices["velocity"]
+        self.mean = torch.as_tensor(layout.mean, dtype=raw.dtype, device=raw.device)
+        self.std = torch.as_tensor(layout.std, dtype=raw.dtype, device=raw.device)
+        where, _ = self._positions(1 << 14, torch.Generator().manual_seed(0))
+        share = torch.bincount(where.round().long().flatten(), minlength=raw.shape[0]).double()
+        self.frame_weight = (share.mean() / share.clamp(min=1)).to(raw.device, raw.dtype)
+
+    def _positions(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, crop) fractional source frames of the crops, and (batch,) their speeds."""
+        frames = self.raw.shape[0]
+        speed = 1 + self.stretch * (2 * torch.rand(batch, generator=generator) - 1)
+        # A crop at speed s covers (crop - 1) * s source frames; clips too short for that
+        # play slower.
+        speed = torch.minimum(speed, torch.tensor((frames - 1) / max(self.crop - 1, 1)))
+        span = (self.crop - 1) * speed
+        room = frames - 1 - span
+        start = (torch.rand(batch, generator=generator) * (room + span) - span / 2).clamp(min=0)
+        start = torch.minimum(start, room)
+        # Unstretched crops start on a frame: a fractional start would blend neighbouring
+        # frames and blur the clip's fastest detail.
+        start = torch.where(speed == 1, start.floor(), start)
+        return start[:, None] + torch.arange(self.crop)[None] * speed[:, None], speed
+
+    def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, crop, C) normalised crops and (batch, crop) their frames' loss weights."""
+        frames = self.raw.shape[0]
+        where, speed = self._positions(batch, generator)
+        where = where.to(self.raw.device)
+        lo = where.floor().long().clamp(0, frames - 1)
+        hi = (lo + 1).clamp(max=frames - 1)
+        w = (where - lo)[..., None].to(self.raw.dtype)
+        crops = self.raw[lo] * (1 - w) + self.raw[hi] * w
+        # Velocities are per frame: a crop played faster covers more ground per frame.
+        crops[..., self.velocity] *= speed.to(crops)[:, None, None]
+        weights = self.frame_weight[where.round().long().clamp(0, frames - 1)]
+        return (crops - self.mean) / self.std, weights
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint holds: the network, its EMA, the optimiser, the random streams,
+    the step and the loss history, with the settings and the layout they belong to. It
+    saves and restores itself, so a resumed run continues exactly where it stopped."""
+
+    network: Denoiser
+    ema: Denoiser
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    config: ModelConfig
+    settings: TrainSettings
+    layout: FeatureLayout
+    train_frames: int
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    step: int = 0
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # training time of the earlier sessions of a resumed run
+
+    @classmethod
+    def create(
+        cls, config: ModelConfig, basis: Optional[torch.Tensor], settings: TrainSettings, layout: FeatureLayout,
+        train_frames: int, device: torch.device, diffusion: Optional[DiffusionConfig] = None,
+    ) -> "TrainState":
+        torch.manual_seed(settings.seed)
+        network = Denoiser(config, basis).to(device)
+        ema = copy.deepcopy(network).eval().requires_grad_(False)
+        optimizer = torch.optim.AdamW(network.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        generator = torch.Generator().manual_seed(settings.seed)
+        return cls(network, ema, optimizer, generator, config, settings, layout, train_frames, diffusion or DiffusionConfig())
+
+    @classmethod
+    def restore(cls, saved: dict[str, Any], settings: TrainSettings, device: torch.device) -> "TrainState":
+        """The state of a checkpoint, to run on under ``settings`` (its own, with new limits)."""
+        config = ModelConfig(**saved["model_config"])
+        layout = FeatureLayout.from_dict(saved["layout"])
+        state = cls.create(config, None, settings, layout, int(saved["train_frames"]), device,
+                           DiffusionConfig.from_dict(saved.get("diffusion")))
+        state.network.load_state_dict(saved["model"])
+        state.ema.load_state_dict(saved["ema"])
+        state.optimizer.load_state_dict(saved["optimizer"])
+        # The checkpoint was loaded onto the training device; RNG states are CPU bytes.
+        state.generator.set_state(saved["generator"].cpu())
+        torch.set_rng_state(saved["torch_rng"].cpu())
+        state.step, state.losses, state.seconds = int(saved["step"]), list(saved["losses"]), float(saved["seconds"])
+        return state
+
+    def state_dict(self, seconds: float) -> dict[str, Any]:
+        """Plain tensors and types, loadable with ``torch.load(weights_only=True)``."""
+        return {
+            "model": self.network.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "step": self.step,
+            "losses": self.losses,
+            "seconds": seconds,
+            "model_config": self.config.to_dict(),
+            "diffusion": self.diffusion.to_dict(),
+            "settings": asdict(self.settings),
+            "layout": self.layout.to_dict(),
+            "train_frames": self.train_frames,
+            "sinmdm_version": __version__,
+        }
+
+
+class TrainLoop:
+    """Runs :class:`TrainState` forward: ``run_step`` draws a batch, ``forward_backward``
+    computes the loss and its gradients, ``optimize`` updates the weights and the EMA, and
+    ``save`` writes the checkpoint; ``run`` repeats them until a limit or a stop."""
+
+    def __init__(self, state: TrainState, crops: CropSampler, checkpoint: Path, device: torch.device) -> None:
+        self.state, self.crops, self.checkpoint, self.device = state, crops, checkpoint, device
+        self.diffusion = Diffusion(state.diffusion)
+        self.started = time.monotonic()
+        self.saved_step = state.step  # a resumed run's checkpoint is good
+
+    def run_step(self) -> float:
+        s = self.state
+        for group in s.optimizer.param_groups:
+            group["lr"] = s.settings.lr * min(1.0, (s.step + 1) / s.settings.warmup)
+        value = self.forward_backward()
+        self.optimize()
+        s.losses.append(value)
+        return value
+
+    def forward_backward(self) -> float:
+        s = self.state
+        x0, weights = self.crops(s.settings.batch, s.generator)
+        t = torch.randint(0, self.diffusion.steps, (s.settings.batch,), generator=s.generator).to(self.device)
+        noise = torch.randn(x0.shape, generator=s.generator).to(self.device)
+        loss = self.diffusion.loss(s.network, x0, t, noise, velocity=s.settings.velocity, weights=weights).mean()
+        value = loss.item()
+        if not math.isfinite(value):  # checked before the update, so no bad weights are saved
+            saved = self.saved_step
+            kept = f"the checkpoint of step {saved} in {self.checkpoint} is kept" if saved else "no checkpoint was saved"
+            raise SinmdmError(f"training diverged: the loss is {value} at step {s.step + 1}; {kept}")
+        s.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        return value
+
+    def optimize(self) -> None:
+        s = self.state
+        torch.nn.utils.clip_grad_norm_(s.network.parameters(), 1.0)
+        s.optimizer.step()
+        _update_ema(s.ema, s.network, min(s.settings.ema, (1 + s.step) / (10 + s.step)))
+        s.step += 1
+
+    def seconds(self) -> float:
+        """Training time of the whole run, earlier sessions included."""
+        return self.state.seconds + (time.monotonic() - self.started)
+
+    def save(self) -> None:
+        save_checkpoint(self.checkpoint, self.state.state_dict(self.seconds()))
+        self.saved_step = self.state.step
+
+    def run(self, console: Console) -> bool:
+        """Train until the settings' steps or minutes run out (True) or a stop is asked
+        for (False); checkpoints every ``checkpoint_seconds`` and at the end."""
+        s = self.state
+        total = s.settings.steps if s.settings.steps is not None else math.inf
+        deadline = self.started + 60 * s.settings.minutes if s.settings.minutes else math.inf
+        first, last_save, last_line = s.step, self.started, self.started
+        by_time = total == math.inf
+        s.network.train()
+        with _StopFlag() as stop, _progress(console) as progress:
+            task = progress.add_task("train", total=60 * s.settings.minutes if by_time else total,
+                                     completed=0 if by_time else s.step, step=s.step, loss=float("nan"), rate=0.0)
+            while s.step < total and time.monotonic() < deadline and not stop.raised:
+                self.run_step()
+                now = time.monotonic()
+                rate, loss = (s.step - first) / max(now - self.started, 1e-9), float(np.mean(s.losses[-50:]))
+                progress.update(task, completed=(now - self.started) if by_time else s.step, step=s.step, loss=loss, rate=rate)
+                if not console.is_terminal and now - last_line > 30:  # logs get a line now and then
+                    console.print(f"step {s.step}  loss {loss:.4f}  {rate:.1f} steps/s", highlight=False)
+                    last_line = now
+                if now - last_save > s.settings.checkpoint_seconds:
+                    self.save()
+                    last_save = now
+        self.save()
+        return not stop.raised
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("step {task.fields[step]}"), BarColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
+        TextColumn("{task.fields[rate]:.1f} steps/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=console, transient=False,
+    )
+
+
+def _start(
+    clip: Path, out: Path, settings: TrainSettings, device: torch.device, fps: Optional[float],
+    contacts: Optional[list[str]], preset: Optional[str], up: Optional[str], resume: bool, force: bool,
+) -> tuple[Motion, TrainState]:
+    """The clip at its training rate and the state to train: restored from the run's
+    checkpoint (``resume``), or new."""
+    if resume:
+        saved = load_checkpoint(out / CHECKPOINT, device)
+        layout = FeatureLayout.from_dict(saved["layout"])
+        motion = read_bvh(clip, up=layout.skeleton.up).at_training_rate(fps)
+        diff = layout.skeleton.difference(motion.skeleton)
+        if diff:
+            raise SinmdmError(f"{clip}: not the clip this run was trained on: {diff}")
+        own = TrainSettings(**saved["settings"])
+        settings = replace(own, steps=settings.steps, minutes=settings.minutes)
+        # the size it was trained with
+        return replace(motion, skeleton=layout.skeleton), TrainState.restore(saved, settings, device)
+    motion = read_bvh(clip, up=up).at_training_rate(fps)
+    if (out / CHECKPOINT).exists() and not force:
+        raise SinmdmError(
+            f"{out} already holds a trained run: pass --resume to continue it, --force to start again, or choose --out"
+        )
+    joints, _ = choose_contacts(motion, contacts, resolve_preset(motion.skeleton, preset))
+    layout = FeatureLayout.from_motion(motion, joints)
+    basis = None
+    if settings.variance < 1:
+        axes = principal_axes(layout.normalise(layout.encode(motion)), settings.variance, settings.width)
+        basis = torch.as_tensor(axes, dtype=torch.float32) if axes.shape[1] < layout.n_channels else None
+    window = settings.window or auto_window(motion.n_frames, settings.blocks)
+    config = ModelConfig(layout.n_channels, width=settings.width, blocks=settings.blocks, window=window,
+                         rank=0 if basis is None else basis.shape[1])
+    return motion, TrainState.create(config, basis, settings, layout, motion.n_frames, device)
+
+
+def _check_length(clip: Path, motion: Motion, config: ModelConfig) -> None:
+    if motion.n_frames < config.receptive_field:
+        raise SinmdmError(
+            f"{clip}: {motion.length_text} is shorter than the model's "
+            f"receptive field ({config.receptive_field} frames); try fewer --blocks or a higher --fps"
+        )
+
+
+def train(
+    clip: Path,
+    out: Path,
+    settings: TrainSettings,
+    *,
+    device: torch.device,
+    fps: Optional[float] = None,
+    contacts: Optional[list[str]] = None,
+    preset: Optional[str] = None,
+    up: Optional[str] = None,
+    resume: bool = False,
+    force: bool = False,
+    console: Optional[Console] = None,
+) -> tuple[Path, bool]:
+    """Train on ``clip`` into the run folder ``out``. Returns the folder and whether the
+    run finished (False when it was stopped and left resumable). ``force`` starts afresh
+    over an existing run; the folder is locked against a second training meanwhile. ``up``
+    is the clip's up axis (default: detected; see :mod:`sinmdm.anim.body`). The preview
+    is made after training, by :func:`sinmdm.apps.preview.write_preview`."""
+    console = console or Console(stderr=True)
+    motion, state = _start(clip, out, settings, device, fps, contacts, preset, up, resume, force)
+    _check_length(clip, motion, state.config)
+    with run_lock(out):
+        if not resume:
+            out.mkdir(parents=True, exist_ok=True)
+            with atomic_write(out / CLIP, "wb") as copy_out:
+                copy_out.write(clip.read_bytes())
+        crops = CropSampler(torch.as_tensor(state.layout.encode(motion), dtype=torch.float32, device=device),
+                            state.layout, min(state.settings.crop, motion.n_frames), state.settings.stretch)
+        _describe(console, clip, motion, state, crops.crop, device)
+        loop = TrainLoop(state, crops, out / CHECKPOINT, device)
+        finished = loop.run(console)
+        _write_records(out, clip, motion, state, loop.seconds(), finished, device)
+        record_latest(out)
+    return out, finished
+
+
+def _describe(console: Console, clip: Path, motion: Motion, state: TrainState, crop: int, device: torch.device) -> None:
+    layout, config = state.layout, state.config
+    console.print(
+        f"[bold]{clip.name}[/]: {motion.length_text}, {layout.n_channels} feature channels, "
+        f"contacts: {', '.join(layout.skeleton.point_names[p] for p in layout.contact_points) or 'none'}"
+    )
+    console.print(
+        f"model: {state.network.parameter_count() / 1e6:.2f} M parameters, {config.blocks} blocks, window {config.window}, "
+        f"receptive field {config.receptive_field} frames ({config.receptive_field / motion.fps:.2f} s), "
+        f"{config.rank or config.channels} feature directions; "
+        f"crops of {crop} frames, batch {state.settings.batch}, on {device.type}"
+    )
+    if state.step:
+        console.print(f"resuming at step {state.step}")
+
+
+def _write_records(
+    out: Path, clip: Path, motion: Motion, state: TrainState, seconds: float, finished: bool, device: torch.device
+) -> None:
+    """features.json, config.json and the loss curve, beside the checkpoint."""
+    layout, config = state.layout, state.config
+    write_json(out / STATS, layout.to_dict())
+    write_json(
+        out / CONFIG,
+        {
+            "clip": str(clip),
+            "fps": motion.fps,
+            "frames": motion.n_frames,
+            "contacts": [layout.skeleton.point_names[p] for p in layout.contact_points],
+            "model": config.to_dict(),
+            "receptive_field": config.receptive_field,
+            "parameters": state.network.parameter_count(),
+            "train": asdict(state.settings),
+            "diffusion": state.diffusion.to_dict(),
+            "steps_done": state.step,
+            "seconds": seconds,
+            "device": device.type,
+            "peak_memory_mb": _peak_memory_mb(device),
+            "finished": finished,
+            "sinmdm_version": __version__,
+        },
+    )
+    plot_losses(state.losses, out / LOSS_PLOT)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    """Peak GPU memory on CUDA, else the process's peak resident memory."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _update_ema(ema: torch.nn.Module, network: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), network.parameters()):
+            e.lerp_(p, 1 - decay)
+
+
+def plot_losses(losses: list[float], path: Path) -> None:
+    """The loss curve (raw and smoothed, log scale) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not losses:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    steps = np.arange(1, len(losses) + 1)
+    ax.plot(steps, losses, color="#bbbbbb", lw=0.6, label="per step")
+    window = max(1, len(losses) // 50)
+    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+    ax.plot(steps[window - 1 :], smooth, color="#1f5fa8", lw=1.5, label=f"mean of {window}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as out:
+        fig.savefig(out, format="png")
+    plt.close(fig)
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM ask the loop to stop after the current step (a second Ctrl-C
+    interrupts at once)."""
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.raised and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.raised = True
+
+    def __enter__(self) -> "_StopFlag":
+        self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._old.items():
+            signal.signal(s, handler)
