@@ -17,7 +17,9 @@ from sinmdm.anim.motion import Motion
 from sinmdm.anim.skeleton import Skeleton
 from sinmdm.apps.crowd import Placement, place
 from sinmdm.base.errors import BVHError, SinmdmError
-from sinmdm.cleanup.cleanup import Bend, cleanup, solve_ik
+from sinmdm.cleanup.ik import solve_ik
+from sinmdm.cleanup.limbs import Bend
+from sinmdm.cleanup.pipeline import cleanup
 from sinmdm.cli.app import run
 from sinmdm.model.features import FeatureLayout
 

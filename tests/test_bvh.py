@@ -7,7 +7,7 @@ import pytest
 from conftest import synthetic_bvh
 
 from sinmdm.anim.bvh import motion_to_channels, parse_bvh, read_bvh, write_bvh
-from sinmdm.base.errors import BVHError
+from sinmdm.base.errors import BVHError, SinmdmError
 
 FRAMES = 12
 
@@ -273,3 +273,53 @@ def test_missing_file_and_directory_errors(tmp_path):
         read_bvh(tmp_path / "missing.bvh")
     with pytest.raises(BVHError, match="directory"):
         read_bvh(tmp_path)
+
+
+PROPER_EULER = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Zrotation
+  JOINT Leg
+  {
+    OFFSET 0 -5 0
+    CHANNELS 3 Yrotation Xrotation Yrotation
+    End Site
+    {
+      OFFSET 0 -5 0
+    }
+  }
+}
+MOTION
+Frames: 2
+Frame Time: 0.0333333
+0 10 0 10 20 30 5 6 7
+0 10 0 11 21 31 5 6 8
+"""
+
+
+def test_proper_euler_orders_read_as_scipy_and_round_trip(tmp_path):
+    """A rotation axis named twice (ZXZ) is a proper Euler order, not a duplicate channel."""
+    from scipy.spatial.transform import Rotation
+
+    path = tmp_path / "zxz.bvh"
+    path.write_text(PROPER_EULER)
+    motion = read_bvh(path)
+    assert [motion.skeleton.rotation_order(j) for j in range(2)] == ["ZXZ", "YXY"]
+    np.testing.assert_allclose(motion.rotations[1, 0], Rotation.from_euler("ZXZ", [11, 21, 31], degrees=True).as_matrix(), atol=1e-12)
+    np.testing.assert_allclose(motion.rotations[0, 1], Rotation.from_euler("YXY", [5, 6, 7], degrees=True).as_matrix(), atol=1e-12)
+    write_bvh(tmp_path / "again.bvh", motion)
+    again = read_bvh(tmp_path / "again.bvh")
+    np.testing.assert_allclose(again.world_positions(), motion.world_positions(), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "channels, message",
+    [("Xposition Xposition Zposition Zrotation Xrotation Yrotation", "position channel twice"),
+     ("Xposition Yposition Zposition Xrotation Xrotation Yrotation", "valid Euler order")],
+)
+def test_repeated_channels_that_are_no_euler_order_are_refused(tmp_path, channels, message):
+    path = tmp_path / "bad.bvh"
+    path.write_text(PROPER_EULER.replace("Xposition Yposition Zposition Zrotation Xrotation Zrotation", channels))
+    with pytest.raises(SinmdmError, match=message):
+        read_bvh(path)

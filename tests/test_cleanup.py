@@ -13,20 +13,12 @@ from sinmdm.anim.bvh import parse_bvh
 from sinmdm.anim.contacts import SPEED_LIMIT, Swings, drag_speeds, swing_floors
 from sinmdm.anim.motion import Motion
 from sinmdm.anim.rotations import axis_angle_matrix
-from sinmdm.cleanup.cleanup import (
-    ALONG_FIRST,
-    BLEND_SECONDS,
-    _pin_plan,
-    bend_joint,
-    cleanup,
-    effectors,
-    hysteresis,
-    limb_bends,
-    limb_chain,
-    pin_targets,
-    smooth,
-    solve_ik,
-)
+from sinmdm.cleanup.ik import solve_ik
+from sinmdm.cleanup.labels import hysteresis
+from sinmdm.cleanup.limbs import bend_joint, effectors, limb_bends, limb_chain
+from sinmdm.cleanup.pins import ALONG_FIRST, BLEND_SECONDS, pin_steps, pin_targets
+from sinmdm.cleanup.pipeline import cleanup
+from sinmdm.cleanup.smoothing import smooth
 from sinmdm.evaluation.metrics import jerk, loop_seam_step
 
 FRAMES = 60
@@ -404,7 +396,7 @@ def test_a_toe_takes_over_from_its_foots_pin_without_a_jump():
     contact[5:25, 0] = True  # the heel rises while the toe stays down
     contact[18:45, 1] = True
     limbs = effectors(motion.skeleton, contacts)
-    plan, _, _ = _pin_plan(motion.world_points(), contacts, contact, np.zeros(2), None, limbs, motion)
+    plan, _, _ = pin_steps(motion.world_points(), contacts, contact, np.zeros(2), None, limbs, motion)
     point, taken = plan[1][0], plan[1][4]
     assert point == contacts[1]
     assert taken[35] == 1.0 and taken[10] == 0.0  # the toe is placed once the foot is free, not before

@@ -209,8 +209,11 @@ def _parse_hierarchy(lines: _Lines, path: str | Path) -> tuple[Skeleton, int]:
             if unknown:
                 raise BVHError(path, f"unknown channel name '{unknown[0]}'", lineno)
             canonical = tuple(KNOWN_CHANNELS[c.lower()] for c in found)
-            if len(set(canonical)) != len(canonical):
-                raise BVHError(path, f"joint '{names[index]}' lists a channel twice", lineno)
+            # A rotation axis may come twice (proper Euler orders such as ZXZ); the
+            # skeleton checks that the rotation channels form a valid order.
+            positions = [c for c in canonical if c in POSITION_CHANNELS]
+            if len(set(positions)) != len(positions):
+                raise BVHError(path, f"joint '{names[index]}' lists a position channel twice", lineno)
             channels[index] = canonical
         elif key == "MOTION":
             if stack or pending:

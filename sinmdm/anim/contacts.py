@@ -17,7 +17,7 @@ from scipy.ndimage import binary_erosion
 from .motion import Motion
 from .presets import RigPreset
 
-HEIGHT_MARGIN = 0.04  # a contact point is within this of its planted height...
+CONTACT_REACH = 0.04  # a contact point is within this of its planted height...
 SPEED_LIMIT = 0.15  # ...and slower than this (body sizes per second)
 FLOOR_REACH = 0.12  # a candidate's planted height is within this of the floor
 MIN_CONTACT_FRACTION = 0.1  # and it is in contact in at least this share of frames
@@ -55,7 +55,7 @@ def planted_heights(motion: Motion, points: list[int]) -> np.ndarray:
 
 def drag_speeds(motion: Motion, points: list[int], planted: np.ndarray) -> np.ndarray:
     """(K,) how fast each point moves across the floor while it stays low (within
-    HEIGHT_MARGIN of its ``planted`` height for DRAG_HOLD_SECONDS before and after) in
+    CONTACT_REACH of its ``planted`` height for DRAG_HOLD_SECONDS before and after) in
     ``motion``: the DRAG_PERCENTILE of its horizontal speed over those frames, in units per
     second, and at least DRAG_FLOOR * SPEED_LIMIT body sizes per second. Low for a creature
     that lifts its feet to move them; high for a dancer who slides them."""
@@ -63,7 +63,7 @@ def drag_speeds(motion: Motion, points: list[int], planted: np.ndarray) -> np.nd
         return np.zeros(len(points))
     world = motion.world_points()[:, points]
     speed = np.linalg.norm(np.diff(world[..., [0, 2]], axis=0), axis=-1) * motion.fps
-    low = world[1:, :, 1] < planted[None] + HEIGHT_MARGIN * motion.skeleton.size
+    low = world[1:, :, 1] < planted[None] + CONTACT_REACH * motion.skeleton.size
     # A drag keeps the point down: frames near where it touches down or lifts off (moving
     # fast as it crosses the band's edge) are not drags, so they do not count.
     hold = max(1, round(DRAG_HOLD_SECONDS * motion.fps))
@@ -118,7 +118,7 @@ def _in_contact(positions: np.ndarray, fps: float, size: float) -> np.ndarray:
     """(F, K) whether each point is low (near its planted height) and slow."""
     y = positions[..., 1]
     planted = np.percentile(y, PLANTED_PERCENTILE, axis=0)
-    low = y < planted + HEIGHT_MARGIN * size
+    low = y < planted + CONTACT_REACH * size
     slow = point_speeds(positions, fps) < SPEED_LIMIT * size
     return low & slow
 
@@ -142,7 +142,7 @@ def detect_contacts(motion: Motion) -> list[int]:
     height = world[..., 1]
     above_lowest = height - height.min(axis=1, keepdims=True)
     planted = np.percentile(height, PLANTED_PERCENTILE, axis=0)
-    low = height < planted + HEIGHT_MARGIN * size
+    low = height < planted + CONTACT_REACH * size
     # An End Site at its joint's own position (Truebones writes many) adds nothing to it.
     distinct = np.linalg.norm(skeleton.point_offsets(np.arange(skeleton.n_points)), axis=-1) > 1e-6 * size
     distinct[: skeleton.n_joints] = True

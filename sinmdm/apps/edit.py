@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..anim.bvh import read_bvh
+from ..anim.curves import ease
 from ..anim.motion import Motion
 from ..anim.presets import RigPreset
 from ..anim.skeleton import Skeleton
@@ -114,7 +115,7 @@ def _fade(length: int, ramp: int, fade_in: bool, fade_out: bool) -> np.ndarray:
     ramp = min(ramp, (length - 1) // 2)
     if ramp < 1:
         return weights
-    rise = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, ramp + 1) / (ramp + 1))
+    rise = ease(np.arange(1, ramp + 1) / (ramp + 1))
     if fade_in:
         weights[:ramp] = rise
     if fade_out:

@@ -9,7 +9,9 @@ import torch
 
 from ..anim.contacts import drag_speeds, planted_heights, swing_floors
 from ..anim.motion import Motion
-from ..cleanup.cleanup import cleanup, effectors, hysteresis, limb_bends
+from ..cleanup.labels import hysteresis
+from ..cleanup.limbs import effectors, limb_bends
+from ..cleanup.pipeline import cleanup
 from ..evaluation.metrics import jerk
 from ..model.runs import Run
 
@@ -22,7 +24,7 @@ def clean_motions(
     given: Optional[np.ndarray] = None,
     loop: bool = False,
 ) -> list[Motion]:
-    """Each motion cleaned (smoothed, feet pinned; see :mod:`sinmdm.cleanup.cleanup`) with the
+    """Each motion cleaned (smoothed, feet pinned; see :mod:`sinmdm.cleanup.pipeline`) with the
     contacts its own features predict, at the heights the feet rest at in ``reference``.
     ``given`` (frames, joints) marks parts to keep exactly; ``loop`` says each motion's
     last frame flows into its first."""
