@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from sinmdm.diffusion.config import DiffusionConfig
 from sinmdm.diffusion.schedule import cosine_alpha_bar, ddim_coefficients
 from sinmdm.model.diffusion import Diffusion, Known, LowPass, low_pass
 

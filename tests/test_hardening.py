@@ -19,7 +19,7 @@ from conftest import synthetic_bvh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sinmdm.anim import bvh
+from sinmdm.anim import bvh, bvh_parser
 from sinmdm.anim.bvh import parse_bvh, read_bvh
 from sinmdm.base.errors import BVHError, SinmdmError
 from sinmdm.cli.app import run
@@ -167,7 +167,7 @@ def test_a_hierarchy_10000_levels_deep_reads_without_recursion(tmp_path):
 def test_chunked_reading_matches_whole_reading(monkeypatch):
     text = synthetic_bvh(50, seed=4)
     whole = parse_bvh(text.encode())
-    monkeypatch.setattr(bvh, "CHUNK_BYTES", 300)  # a few rows per chunk
+    monkeypatch.setattr(bvh_parser, "CHUNK_BYTES", 300)  # a few rows per chunk
     monkeypatch.setattr(bvh, "CONVERT_FRAMES", 7)
     chunked = parse_bvh(text.encode())
     np.testing.assert_array_equal(chunked.rotations, whole.rotations)

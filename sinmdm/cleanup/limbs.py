@@ -12,8 +12,6 @@ from ..anim.motion import Motion
 from ..anim.skeleton import Skeleton
 
 DIGIT_REACH = 0.25  # (of the body size) branches shorter than this are toes of one foot, not limbs
-
-
 HINGE_AGREEMENT = 0.5  # a clip whose bend axes (unit) average at least this long bends its limb one way
 
 

@@ -17,17 +17,9 @@ from .limbs import Bend, choose_bend
 from .smoothing import odd
 
 BLEND_SECONDS = 0.15  # a pin fades in and out over this long
-
-
 LIFT_SECONDS = 0.2  # a foot raised off the floor rises and comes down over this long
-
-
 LANDING = 0.4  # a raise fades out over this last share of a pin's fade in (and in over its fade out)
-
-
 ALONG_FIRST = 0.4  # a foot landing from above is over its pin's spot for this last share of the fade
-
-
 ROOT_SECONDS = 0.05  # the root's correction is smoothed over this long (a Gaussian's sigma): frame noise out, stops kept
 
 

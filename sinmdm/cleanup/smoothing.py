@@ -14,14 +14,8 @@ from ..anim.rotations import matrix_to_quaternion, quaternion_to_matrix
 from ..evaluation.metrics import jerk
 
 SMOOTH_SECONDS = (0.1, 0.15, 0.2, 0.3)  # Savitzky-Golay windows: the shortest that...
-
-
 SMOOTH_AIM = 0.9  # ...leaves a sample no jerkier than this share of the clip (IK adds some back)
-
-
 SMOOTH_ORDER = 3
-
-
 LAST_SMOOTH_SECONDS = (0.15, 0.2)  # the smoothing after the last IK pass, where it is needed
 
 
