@@ -28,10 +28,12 @@ from ..base.errors import SinmdmError
 from ..base.version import __version__
 from ..diffusion.config import DiffusionConfig
 from .checkpoint import load_checkpoint, save_checkpoint
+from .crops import CropSampler
 from .diffusion import Diffusion
 from .features import FeatureLayout, principal_axes
 from .network import Denoiser, ModelConfig
-from .runs import CHECKPOINT, CLIP, CONFIG, LOSS_PLOT, STATS, record_latest, run_lock, write_json
+from .records import write_records
+from .runs import CHECKPOINT, CLIP, record_latest, run_lock
 
 
 @dataclass
@@ -64,59 +66,6 @@ def auto_window(frames: int, blocks: int) -> int:
     widest = int(1 + (frames / 2 - 1) / blocks)
     odd = widest if widest % 2 else widest - 1
     return max(3, min(WIDEST_WINDOW, odd))
-
-
-class CropSampler:
-    """Random, optionally time-stretched crops of one clip's features, made in one
-    batched gather (no loop over crops or frames), each with per-frame loss weights.
-
-    Uniform crop starts would see a clip's first and last frames in almost no crop (the
-    last frame of a 384-frame clip in 1 of 257 crops of 128 frames, a middle one in 128),
-    so the model would rarely generate how a clip begins or ends. Starts are drawn
-    uniformly from an interval half a crop wider at each end and clamped to the clip,
-    which brings every frame to at least half the mean share; the weights (the mean
-    share over the frame's own, measured once on many crops) even out the rest, so every
-    frame of the clip counts the same in expectation.
-    """
-
-    def __init__(self, raw: torch.Tensor, layout: FeatureLayout, crop: int, stretch: float) -> None:
-        self.raw, self.layout, self.crop, self.stretch = raw, layout, crop, stretch
-        self.velocity = layout.slices["velocity"]
-        self.mean = torch.as_tensor(layout.mean, dtype=raw.dtype, device=raw.device)
-        self.std = torch.as_tensor(layout.std, dtype=raw.dtype, device=raw.device)
-        where, _ = self._positions(1 << 14, torch.Generator().manual_seed(0))
-        share = torch.bincount(where.round().long().flatten(), minlength=raw.shape[0]).double()
-        self.frame_weight = (share.mean() / share.clamp(min=1)).to(raw.device, raw.dtype)
-
-    def _positions(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, crop) fractional source frames of the crops, and (batch,) their speeds."""
-        frames = self.raw.shape[0]
-        speed = 1 + self.stretch * (2 * torch.rand(batch, generator=generator) - 1)
-        # A crop at speed s covers (crop - 1) * s source frames; clips too short for that
-        # play slower.
-        speed = torch.minimum(speed, torch.tensor((frames - 1) / max(self.crop - 1, 1)))
-        span = (self.crop - 1) * speed
-        room = frames - 1 - span
-        start = (torch.rand(batch, generator=generator) * (room + span) - span / 2).clamp(min=0)
-        start = torch.minimum(start, room)
-        # Unstretched crops start on a frame: a fractional start would blend neighbouring
-        # frames and blur the clip's fastest detail.
-        start = torch.where(speed == 1, start.floor(), start)
-        return start[:, None] + torch.arange(self.crop)[None] * speed[:, None], speed
-
-    def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, crop, C) normalised crops and (batch, crop) their frames' loss weights."""
-        frames = self.raw.shape[0]
-        where, speed = self._positions(batch, generator)
-        where = where.to(self.raw.device)
-        lo = where.floor().long().clamp(0, frames - 1)
-        hi = (lo + 1).clamp(max=frames - 1)
-        w = (where - lo)[..., None].to(self.raw.dtype)
-        crops = self.raw[lo] * (1 - w) + self.raw[hi] * w
-        # Velocities are per frame: a crop played faster covers more ground per frame.
-        crops[..., self.velocity] *= speed.to(crops)[:, None, None]
-        weights = self.frame_weight[where.round().long().clamp(0, frames - 1)]
-        return (crops - self.mean) / self.std, weights
 
 
 @dataclass
@@ -345,7 +294,7 @@ def train(
         _describe(console, clip, motion, state, crops.crop, device)
         loop = TrainLoop(state, crops, out / CHECKPOINT, device)
         finished = loop.run(console)
-        _write_records(out, clip, motion, state, loop.seconds(), finished, device)
+        write_records(out, clip, motion, state, loop.seconds(), finished, device)
         record_latest(out)
     return out, finished
 
@@ -366,73 +315,10 @@ def _describe(console: Console, clip: Path, motion: Motion, state: TrainState, c
         console.print(f"resuming at step {state.step}")
 
 
-def _write_records(
-    out: Path, clip: Path, motion: Motion, state: TrainState, seconds: float, finished: bool, device: torch.device
-) -> None:
-    """features.json, config.json and the loss curve, beside the checkpoint."""
-    layout, config = state.layout, state.config
-    write_json(out / STATS, layout.to_dict())
-    write_json(
-        out / CONFIG,
-        {
-            "clip": str(clip),
-            "fps": motion.fps,
-            "frames": motion.n_frames,
-            "contacts": [layout.skeleton.point_names[p] for p in layout.contact_points],
-            "model": config.to_dict(),
-            "receptive_field": config.receptive_field,
-            "parameters": state.network.parameter_count(),
-            "train": asdict(state.settings),
-            "diffusion": state.diffusion.to_dict(),
-            "steps_done": state.step,
-            "seconds": seconds,
-            "device": device.type,
-            "peak_memory_mb": _peak_memory_mb(device),
-            "finished": finished,
-            "sinmdm_version": __version__,
-        },
-    )
-    plot_losses(state.losses, out / LOSS_PLOT)
-
-
-def _peak_memory_mb(device: torch.device) -> float:
-    """Peak GPU memory on CUDA, else the process's peak resident memory."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def _update_ema(ema: torch.nn.Module, network: torch.nn.Module, decay: float) -> None:
     with torch.no_grad():
         for e, p in zip(ema.parameters(), network.parameters()):
             e.lerp_(p, 1 - decay)
-
-
-def plot_losses(losses: list[float], path: Path) -> None:
-    """The loss curve (raw and smoothed, log scale) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not losses:
-        return
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
-    steps = np.arange(1, len(losses) + 1)
-    ax.plot(steps, losses, color="#bbbbbb", lw=0.6, label="per step")
-    window = max(1, len(losses) // 50)
-    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-    ax.plot(steps[window - 1 :], smooth, color="#1f5fa8", lw=1.5, label=f"mean of {window}")
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as out:
-        fig.savefig(out, format="png")
-    plt.close(fig)
 
 
 class _StopFlag:

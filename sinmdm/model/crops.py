@@ -1,0 +1,61 @@
+"""Training crops of one clip: random, optionally time-stretched windows of its features,
+each frame weighted so every frame of the clip counts the same."""
+
+from __future__ import annotations
+
+import torch
+
+from .features import FeatureLayout
+
+
+class CropSampler:
+    """Random, optionally time-stretched crops of one clip's features, made in one
+    batched gather (no loop over crops or frames), each with per-frame loss weights.
+
+    Uniform crop starts would see a clip's first and last frames in almost no crop (the
+    last frame of a 384-frame clip in 1 of 257 crops of 128 frames, a middle one in 128),
+    so the model would rarely generate how a clip begins or ends. Starts are drawn
+    uniformly from an interval half a crop wider at each end and clamped to the clip,
+    which brings every frame to at least half the mean share; the weights (the mean
+    share over the frame's own, measured once on many crops) even out the rest, so every
+    frame of the clip counts the same in expectation.
+    """
+
+    def __init__(self, raw: torch.Tensor, layout: FeatureLayout, crop: int, stretch: float) -> None:
+        self.raw, self.layout, self.crop, self.stretch = raw, layout, crop, stretch
+        self.velocity = layout.slices["velocity"]
+        self.mean = torch.as_tensor(layout.mean, dtype=raw.dtype, device=raw.device)
+        self.std = torch.as_tensor(layout.std, dtype=raw.dtype, device=raw.device)
+        where, _ = self._positions(1 << 14, torch.Generator().manual_seed(0))
+        share = torch.bincount(where.round().long().flatten(), minlength=raw.shape[0]).double()
+        self.frame_weight = (share.mean() / share.clamp(min=1)).to(raw.device, raw.dtype)
+
+    def _positions(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, crop) fractional source frames of the crops, and (batch,) their speeds."""
+        frames = self.raw.shape[0]
+        speed = 1 + self.stretch * (2 * torch.rand(batch, generator=generator) - 1)
+        # A crop at speed s covers (crop - 1) * s source frames; clips too short for that
+        # play slower.
+        speed = torch.minimum(speed, torch.tensor((frames - 1) / max(self.crop - 1, 1)))
+        span = (self.crop - 1) * speed
+        room = frames - 1 - span
+        start = (torch.rand(batch, generator=generator) * (room + span) - span / 2).clamp(min=0)
+        start = torch.minimum(start, room)
+        # Unstretched crops start on a frame: a fractional start would blend neighbouring
+        # frames and blur the clip's fastest detail.
+        start = torch.where(speed == 1, start.floor(), start)
+        return start[:, None] + torch.arange(self.crop)[None] * speed[:, None], speed
+
+    def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, crop, C) normalised crops and (batch, crop) their frames' loss weights."""
+        frames = self.raw.shape[0]
+        where, speed = self._positions(batch, generator)
+        where = where.to(self.raw.device)
+        lo = where.floor().long().clamp(0, frames - 1)
+        hi = (lo + 1).clamp(max=frames - 1)
+        w = (where - lo)[..., None].to(self.raw.dtype)
+        crops = self.raw[lo] * (1 - w) + self.raw[hi] * w
+        # Velocities are per frame: a crop played faster covers more ground per frame.
+        crops[..., self.velocity] *= speed.to(crops)[:, None, None]
+        weights = self.frame_weight[where.round().long().clamp(0, frames - 1)]
+        return (crops - self.mean) / self.std, weights
