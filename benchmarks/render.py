@@ -28,7 +28,8 @@ from common import data_dir, write_rows  # puts the checkout on sys.path first
 from sinmdm.anim.bvh import read_bvh
 from sinmdm.apps.crowd import body_size, place, placements
 from sinmdm.model.features import FeatureLayout
-from sinmdm.render.render import Scene, actor, render_still, render_video
+from sinmdm.render.figures import Scene, actor
+from sinmdm.render.render import render_still, render_video
 
 FRAMES = 300
 CROWD = 50

@@ -21,7 +21,9 @@ from sinmdm.cli.app import run as cli
 from sinmdm.model.features import FeatureLayout
 from sinmdm.model.runs import Run
 from sinmdm.model.train import TrainSettings, train
-from sinmdm.render.render import GENERATED, GIVEN, Camera, Scene, actor, make_camera, render_still, render_video
+from sinmdm.render.camera import Camera, make_camera
+from sinmdm.render.figures import GENERATED, GIVEN, Scene, actor
+from sinmdm.render.render import render_still, render_video
 
 SMALL = "160x128"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from ..anim.bvh import write_bvh
 from ..anim.motion import Motion
 from ..model.runs import PREVIEW, PREVIEW_VIDEO, Run
-from ..render.render import Scene, actor, render_video
+from ..render.figures import Scene, actor
+from ..render.render import render_video
 from ..sampling.sample import sample_features, to_motions
 from .generate import clean_motions
 

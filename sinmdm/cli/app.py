@@ -177,7 +177,7 @@ def convert(
     _write(target, motion)
     typer.echo(f"wrote {target} ({motion.length_text})")
     if render:
-        from ..render.render import Scene, actor
+        from ..render.figures import Scene, actor
 
         _render_videos([(target.with_suffix(".mp4"), [Scene([actor(motion)], target.name)])], motion.fps)
 
@@ -514,7 +514,7 @@ def crowd(
     write_json(folder / "crowd.json", record)
     typer.echo(str(folder / "crowd.json"))
     if render:
-        from ..render.render import Scene, actor
+        from ..render.figures import Scene, actor
 
         scene = Scene([actor(m, style="generated", shade=i) for i, m in enumerate(placed)], f"crowd of {n}")
         _render_videos([(folder / "crowd.mp4", [scene])], fps, camera="fixed")
@@ -560,7 +560,9 @@ def render(
     go side by side (--layout grid) or into one scene (--layout scene, e.g. a crowd's
     crowd_*.bvh). The file is written to a temporary name and renamed when complete.
     """
-    from ..render.render import LAYOUTS, Scene, actor, render_still
+    from ..render.drawing import LAYOUTS
+    from ..render.figures import Scene, actor
+    from ..render.render import render_still
 
     if layout not in LAYOUTS:
         raise SinmdmError(f"unknown --layout '{layout}': use {' or '.join(LAYOUTS)}")
@@ -732,7 +734,7 @@ def _write_all(
         _write(folder / f"{command}_{i}.bvh", motion)
         typer.echo(str(folder / f"{command}_{i}.bvh"))
     if render and motions:
-        from ..render.render import Scene, actor
+        from ..render.figures import Scene, actor
 
         videos = [
             (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style="generated")], f"{command}_{i}")])
