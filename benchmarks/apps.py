@@ -42,14 +42,14 @@ from common import ROOT, data_dir, runs_folder, trained, write_rows  # puts the 
 from sinmdm.anim.bvh import read_bvh
 from sinmdm.anim.contacts import contact_labels
 from sinmdm.apps.edit import (
-    expand_plan,
-    inbetween_plan,
-    keyframe_plan,
+    expand_edit,
+    inbetween_edit,
+    keyframe_edit,
     load_reference,
     ramp_frames,
     reference_targets,
     root_path,
-    run_plan,
+    sample_edit,
 )
 from sinmdm.apps.edit import transfer as transfer_motions
 from sinmdm.evaluation.metrics import evaluate, seam_jump
@@ -72,7 +72,7 @@ def path_error(run: Run, reference, plan, n: int) -> float:
     """How far the model's own root path strays from the given one at the given frames
     (the largest distance over them, in body sizes), before it is re-integrated through
     them: the same samples as the command's (seed 0, default steps)."""
-    raw = run_plan(run, reference, plan, n, steps=DEFAULT_STEPS, seed=0, clean=False, pin=False)
+    raw = sample_edit(run, reference, plan, n, steps=DEFAULT_STEPS, seed=0, clean=False, pin=False)
     targets = reference_targets(run.layout, reference, plan)[plan.anchors]
     if not len(targets):
         return float("nan")
@@ -146,12 +146,12 @@ def main() -> None:
     rows = []
 
     total = 2 * frames
-    plan = expand_plan(layout, ref, (total - frames) // 2, total - frames - (total - frames) // 2)
+    plan = expand_edit(layout, ref, (total - frames) // 2, total - frames - (total - frames) // 2)
     rows.append(temporal(salsa, ref, "expand", plan, ["--length", total], folder / "expand", args.n))
-    plan = inbetween_plan(layout, ref, round(0.25 * frames), round(0.75 * frames), round(0.75 * frames) - round(0.25 * frames))
+    plan = inbetween_edit(layout, ref, round(0.25 * frames), round(0.75 * frames), round(0.75 * frames) - round(0.25 * frames))
     rows.append(temporal(salsa, ref, "inbetween", plan, ["--prefix", "0.25", "--suffix", "0.75"], folder / "inbetween", args.n))
     keys = [0, frames // 3, 2 * frames // 3, frames - 1]
-    plan = keyframe_plan(layout, ref, keys)
+    plan = keyframe_edit(layout, ref, keys)
     rows.append(
         temporal(salsa, ref, "inbetween", plan, ["--keyframes", ",".join(map(str, keys))], folder / "keyframes", args.n)
     )

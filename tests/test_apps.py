@@ -17,9 +17,9 @@ from sinmdm.apps.crowd import Placement, place, positions
 from sinmdm.apps.edit import (
     _fade,
     _segments,
-    expand_plan,
-    inbetween_plan,
-    keyframe_plan,
+    expand_edit,
+    inbetween_edit,
+    keyframe_edit,
     load_reference,
     parse_position,
     pin_trajectory,
@@ -72,7 +72,7 @@ def test_expand_keeps_the_reference_in_the_middle(model, tmp_path, capsys):
     run, ref = _reference(run_dir)
     files = _cli(capsys, "expand", "--model", run_dir, "--length", "150", "--n", "2", "--steps", "5", "--out", tmp_path)
     assert [f.name for f in files] == ["expand_0.bvh", "expand_1.bvh"]
-    plan = expand_plan(run.layout, ref, 30, 30)
+    plan = expand_edit(run.layout, ref, 30, 30)
     kept = plan.given_frames()
     assert len(kept) == 90 - 2 * ramp_frames(run.layout.fps)  # all but the two ramps
     for path in files:
@@ -88,7 +88,7 @@ def test_expand_prefix_and_suffix_split_the_added_length(model, tmp_path, capsys
     [path] = _cli(capsys, "expand", "--model", run_dir, "--prefix", "10", "--suffix", "1s", "--steps", "3", "--out", tmp_path)
     out = read_bvh(path)
     assert out.n_frames == 10 + 90 + 30
-    plan = expand_plan(run.layout, ref, 10, 30)
+    plan = expand_edit(run.layout, ref, 10, 30)
     kept = plan.given_frames()
     assert kept.min() > 10 and kept.max() < 100
     assert _world_error(out, ref, kept, kept - 10) < TOLERANCE
@@ -117,7 +117,7 @@ def test_inbetween_keeps_prefix_and_suffix_and_sets_the_middle_length(model, tmp
     )
     out = read_bvh(path)
     assert out.n_frames == 22 + 50 + 30  # round(0.25 * 90) = 22 frames before, frames 60.. after
-    plan = inbetween_plan(run.layout, ref, 22, 60, 50)
+    plan = inbetween_edit(run.layout, ref, 22, 60, 50)
     kept = plan.given_frames()
     assert set(kept) <= set(range(22)) | set(range(72, 102))
     assert _world_error(out, ref, kept, plan.source[kept]) < TOLERANCE
@@ -265,9 +265,9 @@ def test_keyframes_outside_the_clip_fail(model):
     run_dir, _ = model
     run, ref = _reference(run_dir)
     with pytest.raises(SinmdmError, match="outside"):
-        keyframe_plan(run.layout, ref, [0, 95])
+        keyframe_edit(run.layout, ref, [0, 95])
     with pytest.raises(SinmdmError, match="before"):
-        inbetween_plan(run.layout, ref, 50, 40, 10)
+        inbetween_edit(run.layout, ref, 50, 40, 10)
 
 
 def test_pin_trajectory_passes_through_anchors_and_stays_continuous(model):

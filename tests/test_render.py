@@ -14,7 +14,7 @@ from conftest import data_dir, synthetic_bvh
 from matplotlib.colors import to_rgb
 
 from sinmdm.anim.bvh import read_bvh
-from sinmdm.apps.edit import compose_plan, expand_plan, joint_weights
+from sinmdm.apps.edit import compose_edit, expand_edit, joint_weights
 from sinmdm.apps.preview import write_preview
 from sinmdm.base.errors import SinmdmError
 from sinmdm.cli.app import run as cli
@@ -157,12 +157,12 @@ def test_given_and_generated_parts_get_different_colours(clip, tmp_path):
 def test_joint_weights_follow_the_plan(clip):
     motion = read_bvh(clip)
     layout = FeatureLayout.from_motion(motion, [])
-    weights = joint_weights(layout, compose_plan(layout, motion, [1, 2]))  # spine and head
+    weights = joint_weights(layout, compose_edit(layout, motion, [1, 2]))  # spine and head
     assert weights.shape == (40, motion.skeleton.n_joints)
     assert np.all(weights[:, [1, 2]] == 1.0)
     assert np.all(weights[:, [0, 4, 5, 6, 7]] == 0.0)
     assert np.all(weights[:, 3] == weights[:, 0])  # no channels: follows its parent
-    frames = joint_weights(layout, expand_plan(layout, motion, 20, 20))
+    frames = joint_weights(layout, expand_edit(layout, motion, 20, 20))
     assert np.all(frames[:10] == 0.0) and np.all(frames[35:45] == 1.0) and np.all(frames[-10:] == 0.0)
 
 

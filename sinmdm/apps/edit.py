@@ -1,7 +1,7 @@
 """Editing with a trained model: what each sampler application keeps from a reference
 clip, and how the sampled result is put back together.
 
-An application is a :class:`Plan`: the output length, the reference's features laid out
+An application is an :class:`Edit`: the output length, the reference's features laid out
 on the output's frames, and a mask saying how strongly each frame and channel must
 follow them (1 = given, 0 = generated, fractions blend). The sampler enforces the mask on
 its x0 prediction at every step. Given frames fade out over a short ramp where they meet
@@ -38,7 +38,7 @@ TRANSFER_LAST_GUIDED = 600  # at --strength 1, style transfer guides only timest
 
 
 @dataclass
-class Plan:
+class Edit:
     """What an application asks of the sampler, on the output's ``frames`` frames.
 
     ``reference`` (frames, C) normalised features, ``mask`` (frames, C) in [0, 1];
@@ -132,16 +132,16 @@ def _segments(source: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist()))
 
 
-def _temporal_plan(reference: np.ndarray, source: np.ndarray, ramp: int) -> Plan:
-    """A plan that gives whole frames: output frame i copies reference frame source[i]."""
+def _temporal_edit(reference: np.ndarray, source: np.ndarray, ramp: int) -> Edit:
+    """An edit that gives whole frames: output frame i copies reference frame source[i]."""
     frames = len(source)
     weights = np.zeros(frames)
     for start, end in _segments(source):
         weights[start:end] = _fade(end - start, ramp, fade_in=start > 0, fade_out=end < frames)
-    return _frame_plan(reference, source, weights)
+    return _frame_edit(reference, source, weights)
 
 
-def _frame_plan(reference: np.ndarray, source: np.ndarray, weights: np.ndarray) -> Plan:
+def _frame_edit(reference: np.ndarray, source: np.ndarray, weights: np.ndarray) -> Edit:
     """Output frame i follows reference frame source[i] (-1: none) with weight[i] in every
     channel; the frames of weight 1 are given exactly and anchor the root."""
     features = np.zeros((len(source), reference.shape[1]))
@@ -149,19 +149,19 @@ def _frame_plan(reference: np.ndarray, source: np.ndarray, weights: np.ndarray) 
     features[given] = reference[source[given]]
     mask = np.repeat(weights[:, None], reference.shape[1], axis=1)
     exact = weights >= 1.0
-    return Plan(features, mask, np.where(exact, source, -1), anchors=exact)
+    return Edit(features, mask, np.where(exact, source, -1), anchors=exact)
 
 
 # ------------------------------------------------------------------------ applications
-def expand_plan(layout: FeatureLayout, reference: Motion, prefix: int, suffix: int) -> Plan:
+def expand_edit(layout: FeatureLayout, reference: Motion, prefix: int, suffix: int) -> Edit:
     """The reference in the middle, ``prefix`` new frames before it and ``suffix`` after."""
     if prefix < 0 or suffix < 0:
         raise SinmdmError("--prefix and --suffix must not be negative")
     source = np.concatenate([np.full(prefix, -1), np.arange(reference.n_frames), np.full(suffix, -1)])
-    return _temporal_plan(encode_reference(layout, reference), source, ramp_frames(layout.fps))
+    return _temporal_edit(encode_reference(layout, reference), source, ramp_frames(layout.fps))
 
 
-def inbetween_plan(layout: FeatureLayout, reference: Motion, prefix: int, suffix: int, middle: int) -> Plan:
+def inbetween_edit(layout: FeatureLayout, reference: Motion, prefix: int, suffix: int, middle: int) -> Edit:
     """Keep reference frames [0, prefix) and [suffix, end); generate ``middle`` frames
     between them."""
     frames = reference.n_frames
@@ -172,10 +172,10 @@ def inbetween_plan(layout: FeatureLayout, reference: Motion, prefix: int, suffix
     if middle < 1:
         raise SinmdmError("the generated middle must be at least one frame long")
     source = np.concatenate([np.arange(prefix), np.full(middle, -1), np.arange(suffix, frames)])
-    return _temporal_plan(encode_reference(layout, reference), source, ramp_frames(layout.fps))
+    return _temporal_edit(encode_reference(layout, reference), source, ramp_frames(layout.fps))
 
 
-def keyframe_plan(layout: FeatureLayout, reference: Motion, keyframes: list[int]) -> Plan:
+def keyframe_edit(layout: FeatureLayout, reference: Motion, keyframes: list[int]) -> Edit:
     """Keep single reference poses at ``keyframes``; generate every other frame."""
     frames = reference.n_frames
     bad = [k for k in keyframes if not 0 <= k < frames]
@@ -199,10 +199,10 @@ def keyframe_plan(layout: FeatureLayout, reference: Motion, keyframes: list[int]
         best[where[inside]] = weight[inside]
         source[where[inside]] = where[inside]
     best[keyframes] = 1.0
-    return _frame_plan(encode_reference(layout, reference), source, best)
+    return _frame_edit(encode_reference(layout, reference), source, best)
 
 
-def compose_plan(layout: FeatureLayout, reference: Motion, joints: list[int]) -> Plan:
+def compose_edit(layout: FeatureLayout, reference: Motion, joints: list[int]) -> Edit:
     """The ``joints`` follow the reference at every frame; everything else is generated.
     The root's trajectory (height and travel) is given when the trajectory joint is."""
     kept = set(joints)
@@ -226,12 +226,12 @@ def compose_plan(layout: FeatureLayout, reference: Motion, joints: list[int]) ->
     frames = reference.n_frames
     mask = np.repeat(channel_kept[None].astype(np.float64), frames, axis=0)
     source = np.arange(frames)
-    return Plan(encode_reference(layout, reference), mask, source, anchors=np.full(frames, root_kept))
+    return Edit(encode_reference(layout, reference), mask, source, anchors=np.full(frames, root_kept))
 
 
-def joint_weights(layout: FeatureLayout, plan: Plan) -> np.ndarray:
+def joint_weights(layout: FeatureLayout, edit: Edit) -> np.ndarray:
     """(frames, J) how much of each joint's motion is given (1) or generated (0): the mean
-    of the plan's mask over the joint's channels. Joints without channels of their own
+    of the edit's mask over the joint's channels. Joints without channels of their own
     follow their parent; a root without any follows the frame's mean. For colouring."""
     s = layout.slices
     owner = np.full(layout.n_channels, -1)
@@ -244,10 +244,10 @@ def joint_weights(layout: FeatureLayout, plan: Plan) -> np.ndarray:
     onehot = np.zeros((layout.n_channels, joints))
     onehot[np.flatnonzero(seen), owner[seen]] = 1.0
     counts = onehot.sum(axis=0)
-    weights = plan.mask @ onehot / np.maximum(counts, 1.0)
+    weights = edit.mask @ onehot / np.maximum(counts, 1.0)
     for j in np.flatnonzero(counts == 0):  # parents come before children in a BVH
         parent = layout.skeleton.parents[j]
-        weights[:, j] = weights[:, parent] if parent >= 0 else plan.mask.mean(axis=1)
+        weights[:, j] = weights[:, parent] if parent >= 0 else edit.mask.mean(axis=1)
     return weights
 
 
@@ -307,33 +307,33 @@ def _shift_root(layout: FeatureLayout, motion: Motion, offset: np.ndarray) -> Mo
     return replace(motion, translations=translations)
 
 
-def reference_targets(layout: FeatureLayout, reference: Motion, plan: Plan) -> np.ndarray:
+def reference_targets(layout: FeatureLayout, reference: Motion, edit: Edit) -> np.ndarray:
     """World X/Z (frames, 2) of the reference's root at each output frame that copies one
     (zeros elsewhere)."""
     path = root_path(layout, reference)
-    targets = np.zeros((plan.frames, 2))
-    given = plan.source >= 0
-    targets[given] = path[plan.source[given]]
+    targets = np.zeros((edit.frames, 2))
+    given = edit.source >= 0
+    targets[given] = path[edit.source[given]]
     return targets
 
 
-def run_plan(
-    run: Run, reference: Motion, plan: Plan, n: int, *, steps: int, seed: int, clean: bool = True, pin: bool = True,
+def sample_edit(
+    run: Run, reference: Motion, edit: Edit, n: int, *, steps: int, seed: int, clean: bool = True, pin: bool = True,
     on_step=None,
 ) -> list[Motion]:
-    """Sample ``plan``, pin each result's root path to the reference's (unless not
+    """Sample ``edit``, pin each result's root path to the reference's (unless not
     ``pin``: the model's own path, to measure how far it strays) and, with ``clean``,
     clean it up without touching the given parts."""
     known = Known(
-        mask=torch.as_tensor(plan.mask[None], dtype=torch.float32, device=run.device),
-        reference=torch.as_tensor(plan.reference[None], dtype=torch.float32, device=run.device),
+        mask=torch.as_tensor(edit.mask[None], dtype=torch.float32, device=run.device),
+        reference=torch.as_tensor(edit.reference[None], dtype=torch.float32, device=run.device),
     )
-    features = sample_features(run, n, plan.frames, steps=steps, seed=seed, plan=False, known=known, on_step=on_step)
+    features = sample_features(run, n, edit.frames, steps=steps, seed=seed, plan=False, known=known, on_step=on_step)
     if not pin:
         return to_motions(run, features)
-    targets = reference_targets(run.layout, reference, plan)
-    motions = [pin_trajectory(run.layout, motion, targets, plan.anchors) for motion in to_motions(run, features)]
-    return clean_motions(run, reference, features, motions, joint_weights(run.layout, plan)) if clean else motions
+    targets = reference_targets(run.layout, reference, edit)
+    motions = [pin_trajectory(run.layout, motion, targets, edit.anchors) for motion in to_motions(run, features)]
+    return clean_motions(run, reference, features, motions, joint_weights(run.layout, edit)) if clean else motions
 
 
 # ------------------------------------------------------------------------ style transfer

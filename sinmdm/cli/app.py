@@ -20,16 +20,16 @@ from ..anim.presets import resolve_preset
 from ..anim.skeleton import POSITION_CHANNELS, Skeleton
 from ..apps.crowd import CROWD_STEPS, SPACING_SIZES, body_size, place, placements, require_root
 from ..apps.edit import (
-    Plan,
-    compose_plan,
-    expand_plan,
-    inbetween_plan,
+    Edit,
+    compose_edit,
+    expand_edit,
+    inbetween_edit,
     joint_weights,
-    keyframe_plan,
+    keyframe_edit,
     load_reference,
     parse_position,
     resolve_part,
-    run_plan,
+    sample_edit,
 )
 from ..apps.edit import transfer as run_transfer
 from ..apps.generate import clean_motions
@@ -327,8 +327,8 @@ def expand(
     after = after if after is not None else added - before
     if before < 0 or after < 0 or before + after != added:
         raise SinmdmError(f"--prefix {before} and --suffix {after} frames do not add up to the {added} frames --length adds")
-    plan = expand_plan(run.layout, reference, before, after)
-    _run_plan(run, reference, plan, "expand", n, steps, seed, out, cleanup, render, force)
+    plan = expand_edit(run.layout, reference, before, after)
+    _run_edit(run, reference, plan, "expand", n, steps, seed, out, cleanup, render, force)
 
 
 @app.command()
@@ -373,13 +373,13 @@ def inbetween(
             raise SinmdmError("--length does not apply to --keyframes: the output keeps the reference's frames")
         # Keys are frame indices, so a fraction spans 0 .. the last frame (1.0 = the last).
         keys = [parse_position(k, frames - 1, "--keyframes") for k in keyframes.split(",") if k.strip()]
-        plan = keyframe_plan(run.layout, reference, sorted(set(keys)))
+        plan = keyframe_edit(run.layout, reference, sorted(set(keys)))
     else:
         start = parse_position(prefix, frames, "--prefix")
         end = parse_position(suffix, frames, "--suffix")
         middle = parse_length(length, frames, run.layout.fps, what="--length") if length else end - start
-        plan = inbetween_plan(run.layout, reference, start, end, middle)
-    _run_plan(run, reference, plan, "inbetween", n, steps, seed, out, cleanup, render, force)
+        plan = inbetween_edit(run.layout, reference, start, end, middle)
+    _run_edit(run, reference, plan, "inbetween", n, steps, seed, out, cleanup, render, force)
 
 
 @app.command()
@@ -410,8 +410,8 @@ def compose(
     reference = load_reference(run, ref)
     skeleton = run.layout.skeleton
     joints = resolve_part(skeleton, keep, resolve_preset(skeleton, preset))
-    plan = compose_plan(run.layout, reference, joints)
-    _run_plan(run, reference, plan, "compose", n, steps, seed, out, cleanup, render, force)
+    plan = compose_edit(run.layout, reference, joints)
+    _run_edit(run, reference, plan, "compose", n, steps, seed, out, cleanup, render, force)
 
 
 @app.command()
@@ -700,13 +700,13 @@ def _sampling_progress(label: str, n: int, steps: int, run: Run) -> Iterator[Cal
         yield lambda _step: progress.advance(task)
 
 
-def _run_plan(
-    run: Run, reference: Motion, plan: Plan, command: str, n: int, steps: int, seed: int, out: Optional[Path],
+def _run_edit(
+    run: Run, reference: Motion, plan: Edit, command: str, n: int, steps: int, seed: int, out: Optional[Path],
     cleanup: bool, render: bool, force: bool,
 ) -> None:
     folder = _free_folder(out or run.path / "samples", command, n, render, force)
     with _sampling_progress(command, n, steps, run) as on_step:
-        motions = run_plan(run, reference, plan, n, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
+        motions = sample_edit(run, reference, plan, n, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
     _write_all(folder, command, motions, render, joint_weights(run.layout, plan))
 
 
