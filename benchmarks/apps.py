@@ -51,7 +51,7 @@ from sinmdm.apps.edit import (
     root_path,
     sample_edit,
 )
-from sinmdm.apps.edit import transfer as transfer_motions
+from sinmdm.apps.transfer import transfer as transfer_motions
 from sinmdm.evaluation.metrics import evaluate, seam_jump
 from sinmdm.model.runs import Run
 from sinmdm.sampling.sample import DEFAULT_STEPS

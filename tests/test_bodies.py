@@ -315,9 +315,12 @@ def test_info_reports_the_up_axis_size_and_each_contact(tmp_path, capsys):
         assert re.search(rf"\n +{leg}Paw End Site +planted in \d+% of frames, rests at height", out)
 
 
-def test_a_bad_up_axis_is_one_line_and_writes_nothing(tmp_path, capsys):
+def test_a_bad_up_axis_is_refused_by_its_type_and_writes_nothing(tmp_path, capsys):
+    """--up is a choice: the command line refuses other axes (a usage error) before any work."""
     write_bvh(tmp_path / "dog.bvh", dog_motion())
     code = run(["convert", str(tmp_path / "dog.bvh"), str(tmp_path / "out.bvh"), "--up", "x"])
     err = capsys.readouterr().err
-    assert code == 1 and "unknown up axis 'x'" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "'x' is not one of 'y', 'z'" in err and "Traceback" not in err
     assert not (tmp_path / "out.bvh").exists()
+    with pytest.raises(SinmdmError, match="unknown up axis 'x'"):  # the reader's own check, for callers of the API
+        read_bvh(tmp_path / "dog.bvh", up="x")

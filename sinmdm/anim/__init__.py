@@ -1,1 +1,2 @@
-"""Layer 1 (numpy): rotations, skeletons, motions, BVH files, body measures, rig presets and contacts."""
+"""Layer 1 (numpy): rotations, skeletons, motions, BVH files, body measures, rig presets
+and contacts."""

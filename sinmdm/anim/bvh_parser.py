@@ -1,4 +1,5 @@
-"""The BVH text parser: the HIERARCHY section a token at a time, the MOTION rows in bounded chunks of bytes (never a Python loop over rows), with the file and line of every error."""
+"""The BVH text parser: the HIERARCHY section a token at a time, the MOTION rows in bounded
+chunks of bytes (never a Python loop over rows), with the file and line of every error."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Layer 4: what a command does (generate, edit, transfer, crowd, evaluate, preview), built from the layers below."""
+"""Layer 4: what a command does (generate, edit, transfer, crowd, evaluate, preview), built
+from the layers below."""

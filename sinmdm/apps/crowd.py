@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
+from ..evaluation.metrics import diversity_between
 from ..model.features import FeatureLayout
+from ..model.runs import Run
+from ..sampling.sample import sample_features, to_motions
+from .generate import clean_motions
 
 SPACING_SIZES = 1.5  # default spacing between individuals, in body sizes
 # Sampling steps for crowds, which are many samples: 12 Salsa samples at 2x length scored
@@ -109,3 +114,54 @@ def place(layout: FeatureLayout, motion: Motion, placement: Placement) -> Motion
     rotations[:, j] = new_rot
     translations[:, j] = new_pos
     return replace(motion, rotations=rotations, translations=translations)
+
+
+@dataclass
+class Crowd:
+    """The individuals, placed, with the record crowd.json holds; ``diversity`` is measured
+    before placement (a heading is not a difference in motion)."""
+
+    individuals: list[Motion]
+    record: dict[str, Any]
+    diversity: float
+
+
+def make_crowd(
+    run: Run,
+    n: int,
+    frames: int,
+    *,
+    layout: str,
+    spacing: Optional[float],
+    time_offset: float,
+    seed: int,
+    steps: int,
+    plan: bool = True,
+    cleanup: bool = True,
+    on_step: Optional[Callable[[int], None]] = None,
+) -> Crowd:
+    """``n`` individuals of ``frames`` frames, each sampled long enough to start up to
+    ``time_offset`` seconds into its motion, placed by ``layout`` at least ``spacing`` apart
+    (default: SPACING_SIZES body sizes) at random headings."""
+    require_root(run.layout)
+    fps = run.layout.fps
+    rng = np.random.default_rng(seed)
+    spots = placements(n, layout, spacing or SPACING_SIZES * body_size(run.layout), round(time_offset * fps), rng)
+    longest = frames + max(p.offset for p in spots)
+    features = sample_features(run, n, longest, steps=steps, seed=seed, plan=plan, on_step=on_step)
+    reference = run.clip()
+    motions = to_motions(run, features)
+    if cleanup:
+        motions = clean_motions(run, reference, features, motions)
+    individuals = [m.crop(p.offset, frames) for m, p in zip(motions, spots)]
+    diversity = diversity_between(reference, individuals)
+    record = {
+        "model": str(run.path),
+        "seed": seed,
+        "frames": frames,
+        "fps": fps,
+        "layout": layout,
+        "inter_sample_diversity": None if np.isnan(diversity) else diversity,
+        "individuals": [{"file": f"crowd_{i}.bvh", "sample": i, **p.to_dict()} for i, p in enumerate(spots)],
+    }
+    return Crowd([place(run.layout, m, p) for m, p in zip(individuals, spots)], record, diversity)

@@ -27,14 +27,13 @@ from ..anim.motion import Motion
 from ..anim.presets import RigPreset
 from ..anim.skeleton import Skeleton
 from ..base.errors import SinmdmError
-from ..model.diffusion import Known, LowPass
+from ..model.diffusion import Known
 from ..model.features import FeatureLayout
-from ..model.runs import Run
+from ..model.runs import Run, parse_length
 from ..sampling.sample import sample_features, to_motions
 from .generate import clean_motions
 
 RAMP_SECONDS = 0.25  # how long given frames take to fade into generated ones
-TRANSFER_LAST_GUIDED = 600  # at --strength 1, style transfer guides only timesteps above this
 
 
 @dataclass
@@ -307,6 +306,48 @@ def _shift_root(layout: FeatureLayout, motion: Motion, offset: np.ndarray) -> Mo
     return replace(motion, translations=translations)
 
 
+def expand_request(
+    layout: FeatureLayout, reference: Motion, length: Optional[str], prefix: Optional[str], suffix: Optional[str]
+) -> Edit:
+    """The expand edit for the command's ``--length``, ``--prefix`` and ``--suffix``
+    (frames, seconds or a multiple of the reference; any of them may be missing): the
+    total defaults to 2x, or to the reference plus both sides; the new frames are split
+    evenly unless a side is given."""
+    frames, fps = reference.n_frames, layout.fps
+    before = parse_length(prefix, frames, fps, minimum=0, what="--prefix") if prefix else None
+    after = parse_length(suffix, frames, fps, minimum=0, what="--suffix") if suffix else None
+    if length is None and before is not None and after is not None:
+        total = frames + before + after
+    else:
+        total = parse_length(length or "2x", frames, fps, what="--length")
+    added = total - frames
+    if added < 0:
+        raise SinmdmError(f"--length {total} frames is shorter than the reference's {frames} frames")
+    before = before if before is not None else (added // 2 if after is None else added - after)
+    after = after if after is not None else added - before
+    if before < 0 or after < 0 or before + after != added:
+        raise SinmdmError(f"--prefix {before} and --suffix {after} frames do not add up to the {added} frames --length adds")
+    return expand_edit(layout, reference, before, after)
+
+
+def inbetween_request(
+    layout: FeatureLayout, reference: Motion, prefix: str, suffix: str, length: Optional[str], keyframes: Optional[str]
+) -> Edit:
+    """The in-betweening edit for the command's options: keep the reference up to
+    ``prefix`` and from ``suffix`` on (fractions or frame indices) with a middle of
+    ``length``, or, with ``keyframes``, single poses at those frames."""
+    frames = reference.n_frames
+    if keyframes is not None:
+        if length is not None:
+            raise SinmdmError("--length does not apply to --keyframes: the output keeps the reference's frames")
+        # Keys are frame indices, so a fraction spans 0 .. the last frame (1.0 = the last).
+        keys = [parse_position(k, frames - 1, "--keyframes") for k in keyframes.split(",") if k.strip()]
+        return keyframe_edit(layout, reference, sorted(set(keys)))
+    start = parse_position(prefix, frames, "--prefix")
+    end = parse_position(suffix, frames, "--suffix")
+    middle = parse_length(length, frames, layout.fps, what="--length") if length else end - start
+    return inbetween_edit(layout, reference, start, end, middle)
+
 def reference_targets(layout: FeatureLayout, reference: Motion, edit: Edit) -> np.ndarray:
     """World X/Z (frames, 2) of the reference's root at each output frame that copies one
     (zeros elsewhere)."""
@@ -334,43 +375,3 @@ def sample_edit(
     targets = reference_targets(run.layout, reference, edit)
     motions = [pin_trajectory(run.layout, motion, targets, edit.anchors) for motion in to_motions(run, features)]
     return clean_motions(run, reference, features, motions, joint_weights(run.layout, edit)) if clean else motions
-
-
-# ------------------------------------------------------------------------ style transfer
-def transfer_guide(strength: float) -> tuple[int, int]:
-    """ILVR settings for ``--strength`` in [0, 1]: the low-pass factor (frames averaged
-    when the content's slow motion is imposed) and the timestep below which guidance
-    stops. 0 keeps the content almost as it is; 1 keeps only its slowest motion, and only
-    through the noisiest steps, so the style's motifs take over."""
-    if not 0.0 <= strength <= 1.0:
-        raise SinmdmError(f"--strength must be between 0 and 1, got {strength}")
-    factor = round(2.0 ** (1.0 + 3.0 * strength))
-    until = round(TRANSFER_LAST_GUIDED * strength)
-    return factor, until
-
-
-def transfer(
-    run: Run, content: Motion, n: int, *, strength: float, steps: int, seed: int, clean: bool = True, pin: bool = True,
-    on_step=None,
-) -> list[Motion]:
-    """``n`` motions with the content's timing and path in the style of the model's clip
-    (harmonisation by low-pass guidance, ILVR). The guidance alone lets the root drift
-    from the content's path (on Walk-In-Circle content with the Salsa model, by 44% of
-    the path's length), so the root's path is then pinned to the content's at every
-    frame (unless not ``pin``: the guidance's own path, to measure how far it strays)."""
-    factor, until = transfer_guide(strength)
-    reference = torch.as_tensor(encode_reference(run.layout, content)[None], dtype=torch.float32, device=run.device)
-    features = sample_features(
-        run, n, content.n_frames, steps=steps, seed=seed, plan=False, guide=LowPass(reference, factor, until), on_step=on_step
-    )
-    if not pin:
-        return to_motions(run, features)
-    path = root_path(run.layout, content)
-    every = np.ones(content.n_frames, dtype=bool)
-    motions = [pin_trajectory(run.layout, m, path, every) for m in to_motions(run, features)]
-    if not clean:
-        return motions
-    keep_path = np.zeros((content.n_frames, run.layout.skeleton.n_joints))
-    if run.layout.has_trajectory:
-        keep_path[:, run.layout.traj_joint] = 1.0  # cleanup must not move the root off the content's path
-    return clean_motions(run, content, features, motions, keep_path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from ..cleanup.limbs import effectors, limb_bends
 from ..cleanup.pipeline import cleanup
 from ..evaluation.metrics import jerk
 from ..model.runs import Run
+from ..sampling.sample import sample_features, sample_features_onnx, to_motions
 
 
 def clean_motions(
@@ -40,3 +41,27 @@ def clean_motions(
         cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit, loop, swings, bends)
         for m, s in zip(motions, scores)
     ]
+
+
+def generate(
+    run: Run,
+    n: int,
+    frames: int,
+    *,
+    steps: int,
+    seed: int,
+    loop: bool = False,
+    plan: bool = True,
+    cleanup: bool = True,
+    backend: str = "torch",
+    on_step: Optional[Callable[[int], None]] = None,
+) -> list[Motion]:
+    """``n`` new motions of ``frames`` frames on the training skeleton (see
+    :func:`sinmdm.sampling.sample.sample_features`); ``backend`` onnx samples with the
+    exported network (same seed, same motions)."""
+    sampler = sample_features_onnx if backend == "onnx" else sample_features
+    features = sampler(run, n, frames, steps=steps, seed=seed, loop=loop, plan=plan, on_step=on_step)
+    motions = to_motions(run, features)
+    if cleanup:
+        motions = clean_motions(run, run.clip(), features, motions, loop=loop)
+    return motions

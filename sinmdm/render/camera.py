@@ -1,4 +1,5 @@
-"""The perspective camera (Y up): a fixed one framing every actor, or one following the actors' smoothed root path from the side."""
+"""The perspective camera (Y up): a fixed one framing every actor, or one following the
+actors' smoothed root path from the side."""
 
 from __future__ import annotations
 

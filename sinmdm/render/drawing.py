@@ -1,4 +1,6 @@
-"""Drawing on plain 2D matplotlib axes (Agg), updating the artists in place each frame: depth-sorted bones thinned with distance, a fading floor grid, panels laid out in a grid."""
+"""Drawing on plain 2D matplotlib axes (Agg), updating the artists in place each frame:
+depth-sorted bones thinned with distance, a fading floor grid, panels laid out in a
+grid."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What is drawn: actors (a motion, its colours and contacts), their colour families, and the scenes they stand in."""
+"""What is drawn: actors (a motion, its colours and contacts), their colour families, and
+the scenes they stand in."""
 
 from __future__ import annotations
 

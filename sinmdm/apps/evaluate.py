@@ -1,0 +1,45 @@
+"""How good a model's samples are: sampled, cleaned as the generating commands write them,
+and scored against the training clip (:func:`sinmdm.evaluation.metrics.evaluate`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from ..evaluation.metrics import Report, evaluate
+from ..model.runs import Run
+from ..sampling.sample import sample_features, to_motions
+from .generate import clean_motions
+
+
+@dataclass
+class Evaluation:
+    """The scores of the samples as written (``report``), of the same samples before
+    cleanup (``raw``; the same report without cleanup), and the sampling time."""
+
+    report: Report
+    raw: Report
+    seconds: float
+
+
+def evaluate_model(
+    run: Run,
+    n: int,
+    frames: int,
+    *,
+    seed: int,
+    steps: int,
+    plan: bool = True,
+    cleanup: bool = True,
+    on_step: Optional[Callable[[int], None]] = None,
+) -> Evaluation:
+    reference = run.clip()
+    started = time.monotonic()
+    features = sample_features(run, n, frames, steps=steps, seed=seed, plan=plan, on_step=on_step)
+    raw = to_motions(run, features)
+    seconds = time.monotonic() - started
+    contacts = run.layout.contact_points.tolist()
+    samples = clean_motions(run, reference, features, raw) if cleanup else raw
+    report = evaluate(reference, samples, contacts)
+    return Evaluation(report, evaluate(reference, raw, contacts) if cleanup else report, seconds)

@@ -1,0 +1,146 @@
+"""Commands on BVH files: info, convert, render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..anim.bvh import read_bvh
+from ..apps.describe import describe_clip, tree_text
+from .common import print_rows, refuse_existing, render_videos, write_motion
+from .options import (
+    OUTPUT,
+    CameraMode,
+    Clip,
+    Contacts,
+    Force,
+    Preset,
+    RenderLayout,
+    TrainFps,
+    UpAxis,
+    split_names,
+    value,
+)
+
+
+def info(
+    clip: Clip,
+    contacts: Contacts = None,
+    preset: Preset = None,
+    fps: TrainFps = None,
+    tree: Annotated[bool, typer.Option("--tree/--no-tree", help="Print the joint tree with each joint's channels.")] = True,
+    up: UpAxis = None,
+) -> None:
+    """Describe a BVH clip: joints, channels, rate, length, up axis, body size, rig preset
+    and contact points (each with the share of frames it is planted and the height it
+    rests at)."""
+    rows, skeleton = describe_clip(clip, split_names(contacts), preset, fps, value(up))
+    print_rows(rows)
+    if tree:
+        typer.echo("\njoint tree (channels):")
+        typer.echo(tree_text(skeleton))
+
+
+def convert(
+    source: Annotated[Path, typer.Argument(help="The BVH file to read.", show_default=False)],
+    target: Annotated[Path, typer.Argument(help="Where to write the canonical BVH.", show_default=False)],
+    fps: Annotated[Optional[float], typer.Option(
+        "--fps", min=0.001, help="Frame rate to resample to (frames per second). Default: the file's own."
+    )] = None,
+    render: Annotated[bool, typer.Option(
+        "--render", rich_help_panel=OUTPUT, help="Also write a video of the result beside it (TARGET with .mp4)."
+    )] = False,
+    force: Force = False,
+    up: UpAxis = None,
+) -> None:
+    """Read any BVH and write a canonical one, optionally resampled to --fps.
+
+    The output keeps joint order, names, offsets, End Sites, channel lists and rotation
+    orders, writes one keyword per line (as Blender's importer expects), unwraps Euler
+    angles over time and writes the true frame time.
+    """
+    refuse_existing([target, target.with_suffix(".mp4")] if render else [target], force)
+    motion = read_bvh(source, up=value(up))
+    if fps is not None:
+        motion = motion.resample(fps)
+    write_motion(target, motion)
+    typer.echo(f"wrote {target} ({motion.length_text})")
+    if render:
+        from ..render.figures import Scene, actor
+
+        render_videos([(target.with_suffix(".mp4"), [Scene([actor(motion)], target.name)])], motion.fps)
+
+
+Files = Annotated[list[Path], typer.Argument(help="BVH files to draw.", show_default=False)]
+RenderOut = Annotated[Optional[Path], typer.Option(
+    "--out", rich_help_panel=OUTPUT,
+    help="Output file: .mp4, .gif (Pillow, no ffmpeg needed), or .png with --still. "
+    "Default: the first file's name with .mp4 (.png with --still), beside it.",
+)]
+Layout = Annotated[RenderLayout, typer.Option(
+    "--layout", help="grid: one panel per file, side by side; scene: all files in one scene at their own positions."
+)]
+CameraOption = Annotated[Optional[CameraMode], typer.Option(
+    "--camera",
+    help="follow: track the figures smoothly; fixed: one view that sees the whole clip. "
+    "Default: follow for grid, fixed for scene.",
+)]
+Still = Annotated[bool, typer.Option("--still", help="Write a PNG contact sheet of evenly spaced poses instead of a video.")]
+Poses = Annotated[int, typer.Option("--poses", min=1, max=64, help="Poses per file on a --still sheet.")]
+Size = Annotated[Optional[str], typer.Option(
+    "--size",
+    help="Image size WIDTHxHEIGHT in pixels (videos round to multiples of 16). "
+    "Default: 640x480 for one panel, 400x400 per panel.",
+)]
+VideoFps = Annotated[Optional[float], typer.Option(
+    "--fps", min=0.001, help="Frame rate of the video. Default: the first file's own; other files are resampled to it."
+)]
+Azimuth = Annotated[Optional[float], typer.Option(
+    "--azimuth", help="Camera direction in degrees about the vertical. Default: three-quarters side-on to the travel."
+)]
+Elevation = Annotated[float, typer.Option("--elevation", min=-80.0, max=80.0, help="Camera height in degrees above the floor.")]
+
+
+def render(
+    files: Files,
+    out: RenderOut = None,
+    layout: Layout = RenderLayout.grid,
+    camera: CameraOption = None,
+    still: Still = False,
+    poses: Poses = 8,
+    size: Size = None,
+    fps: VideoFps = None,
+    azimuth: Azimuth = None,
+    elevation: Elevation = 20.0,
+    force: Force = False,
+    up: UpAxis = None,
+) -> None:
+    """Draw BVH files of any skeleton as a stick-figure video or a PNG contact sheet.
+
+    Draws a ground grid, shadows and marks where feet rest on the floor. Several files
+    go side by side (--layout grid) or into one scene (--layout scene, e.g. a crowd's
+    crowd_*.bvh). The file is written to a temporary name and renamed when complete.
+    """
+    from ..render.figures import Scene, actor
+    from ..render.render import render_still
+
+    motions = [read_bvh(f, up=value(up)) for f in files]  # every input is read before anything is written
+    rate = fps or motions[0].fps
+    motions = [m.resample(rate) for m in motions]
+    target = out or files[0].with_suffix(".png" if still else ".mp4")
+    refuse_existing([target], force)
+    scene = layout == RenderLayout.scene
+    if scene:
+        title = f"{len(files)} files" if len(files) > 1 else files[0].name
+        scenes = [Scene([actor(m, shade=i) for i, m in enumerate(motions)], title)]
+    else:
+        scenes = [Scene([actor(m)], f.name) for f, m in zip(files, motions)]
+    view = {"camera": value(camera) or ("fixed" if scene else "follow"), "size": size, "azimuth": azimuth,
+            "elevation": elevation}
+    if still:
+        render_still(scenes, target, rate, poses=poses, **view)  # type: ignore[arg-type]
+        typer.echo(str(target))
+    else:
+        render_videos([(target, scenes)], rate, **view)

@@ -1,0 +1,102 @@
+"""What the commands share besides their options: loading a run, progress bars, refusing
+to overwrite, and writing (and rendering) the motions they make."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from ..anim.bvh import write_bvh
+from ..anim.motion import Motion
+from ..base.errors import SinmdmError
+from ..diffusion.schedule import respaced
+from ..model.runs import Run, pick_device, resolve_run
+from ..sampling.sample import BATCH
+from .options import Device
+
+
+def load_run(model: Optional[Path], device: Device | str) -> Run:
+    return Run.load(resolve_run(model), pick_device(Device(device).value))
+
+
+@contextmanager
+def sampling_progress(label: str, n: int, steps: int, run: Run) -> Iterator[Callable[[int], None]]:
+    """A progress bar over every denoising step of every batch; yields the callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    total = -(-n // BATCH) * len(respaced(steps, run.diffusion.train_steps))
+    columns = (TextColumn(f"{label}: sampling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda _step: progress.advance(task)
+
+
+def free_folder(folder: Path, command: str, n: int, render: bool, force: bool, others: tuple[str, ...] = ()) -> Path:
+    """``folder``, after checking (before any work) that the files a command will write
+    there do not exist yet, unless ``force``."""
+    names = [f"{command}_{i}.bvh" for i in range(n)] + [f"{command}_{i}.mp4" for i in range(n) if render]
+    refuse_existing([folder / name for name in [*names, *others]], force)
+    return folder
+
+
+def refuse_existing(paths: list[Path], force: bool) -> None:
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise SinmdmError(f"{existing[0]} already exists{more}: pass --force to overwrite, or choose another --out")
+
+
+def write_all(
+    folder: Path, command: str, motions: list[Motion], render: bool = False, given: Optional[np.ndarray] = None
+) -> None:
+    """Write DIR/<command>_<i>.bvh and print each path; with ``render`` also a video of
+    each, coloured by ``given`` (frames, joints) where parts came from the reference."""
+    for i, motion in enumerate(motions):
+        write_motion(folder / f"{command}_{i}.bvh", motion)
+        typer.echo(str(folder / f"{command}_{i}.bvh"))
+    if render and motions:
+        from ..render.figures import Scene, actor
+
+        videos = [
+            (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style="generated")], f"{command}_{i}")])
+            for i, m in enumerate(motions)
+        ]
+        render_videos(videos, motions[0].fps)
+
+
+def render_videos(videos: list[tuple[Path, list]], fps: float, **options: object) -> None:
+    """Render each (path, scenes) under one progress bar over all frames; print each path."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..render.render import render_video, video_frames
+
+    total = sum(video_frames(scenes, path, fps) for path, scenes in videos)
+    columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("render", total=total)
+        for path, scenes in videos:
+            render_video(scenes, path, fps, on_frame=lambda _k: progress.advance(task), **options)  # type: ignore[arg-type]
+            typer.echo(str(path))
+
+
+def write_motion(path: Path, motion: Motion) -> None:
+    """Write one BVH, with a clear error where the path cannot be a file."""
+    if path.is_dir():
+        raise SinmdmError(f"{path}: is a directory; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SinmdmError(f"{path.parent}: cannot create folder: {exc.strerror or exc}") from None
+    write_bvh(path, motion)
+
+
+def print_rows(rows: list[tuple[str, str]]) -> None:
+    """Label-value rows, the labels padded to one column."""
+    width = max(len(k) for k, _ in rows)
+    for key, text in rows:
+        typer.echo(f"{key:<{width}}  {text}")

@@ -1,0 +1,114 @@
+"""Options shared by the commands, as ``typing.Annotated`` aliases, so every command
+spells, explains and groups them alike; choices are Enums, checked by typer."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..anim.motion import DEFAULT_MAX_FPS
+
+# Help panels: where an option sits in --help.
+INPUT, SAMPLING, OUTPUT, MODEL = "Input", "Sampling", "Output", "Model"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class Up(str, Enum):
+    y = "y"
+    z = "z"
+
+
+class Backend(str, Enum):
+    torch = "torch"
+    onnx = "onnx"
+
+
+class CrowdLayout(str, Enum):
+    random = "random"
+    grid = "grid"
+
+
+class RenderLayout(str, Enum):
+    grid = "grid"
+    scene = "scene"
+
+
+class CameraMode(str, Enum):
+    follow = "follow"
+    fixed = "fixed"
+
+
+LENGTH_HELP = "frames (600), seconds (10s) or a multiple of the reference (2x)"
+
+Clip = Annotated[Path, typer.Argument(help="A BVH file.", show_default=False)]
+Contacts = Annotated[Optional[str], typer.Option(
+    "--contacts", rich_help_panel=INPUT,
+    help="Comma-separated contact points, overriding the rig preset and automatic detection: joint names, "
+    "or End Sites as '<joint> End Site' ('<joint> End Site 2' for a joint's second).",
+)]
+Preset = Annotated[Optional[str], typer.Option(
+    "--preset", rich_help_panel=INPUT,
+    help="Rig preset to use: a built-in name (e.g. mixamo) or a .toml file. Default: matched by joint names.",
+)]
+UpAxis = Annotated[Optional[Up], typer.Option(
+    "--up", rich_help_panel=INPUT,
+    help="The file's up axis. Default: detected from the motion (Y unless it is clearly Z; `sinmdm info` "
+    "says why). Output is written in the file's own axes either way.",
+)]
+TrainFps = Annotated[Optional[float], typer.Option(
+    "--fps", min=0.001, rich_help_panel=INPUT,
+    help=f"Frame rate the model sees. Default: the clip's, capped at {DEFAULT_MAX_FPS:g}.",
+)]
+ModelDir = Annotated[Optional[Path], typer.Option(
+    "--model", rich_help_panel=INPUT, help="Run folder (or its model.pt). Default: the latest run."
+)]
+Ref = Annotated[Optional[Path], typer.Option(
+    "--ref", rich_help_panel=INPUT, help="Reference clip on the model's skeleton. Default: the model's training clip."
+)]
+N = Annotated[int, typer.Option("--n", min=1, rich_help_panel=SAMPLING, help="How many motions to write.")]
+Seed = Annotated[int, typer.Option(
+    "--seed", rich_help_panel=SAMPLING, help="Random seed: the same seed gives the same motions."
+)]
+Steps = Annotated[int, typer.Option(
+    "--steps", min=1, rich_help_panel=SAMPLING, help="Sampling steps (fewer is faster and rougher)."
+)]
+Plan = Annotated[bool, typer.Option(
+    "--plan/--free", rich_help_panel=SAMPLING,
+    help="--plan: each motion plays every part of the training clip, in a new order (the slow motion of the "
+    "noisiest sampling steps follows the clip cut into pieces and shuffled; the motion is generated). "
+    "--free: the model alone picks which parts to play (may skip some).",
+)]
+DeviceOption = Annotated[Device, typer.Option(
+    "--device", rich_help_panel=SAMPLING, help="auto: CUDA, then MPS, then the CPU."
+)]
+Cleanup = Annotated[bool, typer.Option(
+    "--cleanup/--no-cleanup", rich_help_panel=OUTPUT,
+    help="Smooth jitter and pin feet that touch the floor (inverse kinematics); given parts are never changed.",
+)]
+Out = Annotated[Optional[Path], typer.Option("--out", rich_help_panel=OUTPUT, help="Output folder. Default: <run>/samples.")]
+Render = Annotated[bool, typer.Option(
+    "--render", rich_help_panel=OUTPUT,
+    help="Also write a video next to each BVH (DIR/<command>_<i>.mp4): given parts blue, generated orange.",
+)]
+Force = Annotated[bool, typer.Option(
+    "--force", rich_help_panel=OUTPUT, help="Overwrite output files that already exist (default: refuse)."
+)]
+
+
+def split_names(text: Optional[str]) -> Optional[list[str]]:
+    """'a, b,c' -> ['a', 'b', 'c']; empty or None -> None."""
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+def value(choice: Optional[Enum]) -> Optional[str]:
+    """An Enum choice as the plain string the layers below take."""
+    return None if choice is None else str(choice.value)

@@ -1,0 +1,259 @@
+"""Commands that sample a trained model: generate, expand, inbetween, compose, transfer,
+crowd. Each parses, calls one function of :mod:`sinmdm.apps`, and writes what it returns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+
+from ..anim.motion import Motion
+from ..anim.presets import resolve_preset
+from ..apps.crowd import CROWD_STEPS, SPACING_SIZES, make_crowd
+from ..apps.edit import (
+    Edit,
+    compose_edit,
+    expand_request,
+    inbetween_request,
+    joint_weights,
+    load_reference,
+    resolve_part,
+    sample_edit,
+)
+from ..apps.generate import generate as generate_motions
+from ..apps.transfer import transfer as transfer_motions
+from ..model.runs import Run, parse_length, write_json
+from ..sampling.sample import DEFAULT_STEPS
+from .common import free_folder, load_run, render_videos, sampling_progress, write_all
+from .options import (
+    LENGTH_HELP,
+    OUTPUT,
+    SAMPLING,
+    Backend,
+    Cleanup,
+    CrowdLayout,
+    Device,
+    DeviceOption,
+    Force,
+    ModelDir,
+    N,
+    Out,
+    Plan,
+    Preset,
+    Ref,
+    Render,
+    Seed,
+    Steps,
+)
+
+
+def generate(
+    model: ModelDir = None,
+    length: Annotated[str, typer.Option(
+        "--length", rich_help_panel=SAMPLING, help=f"Length of each motion: {LENGTH_HELP} of the training clip."
+    )] = "1x",
+    n: N = 1,
+    seed: Seed = 0,
+    steps: Steps = DEFAULT_STEPS,
+    loop: Annotated[bool, typer.Option(
+        "--loop", rich_help_panel=SAMPLING, help="Make each motion loop seamlessly (its last frame flows into its first)."
+    )] = False,
+    plan: Plan = True,
+    out: Out = None,
+    cleanup: Cleanup = True,
+    render: Render = False,
+    force: Force = False,
+    device: DeviceOption = Device.auto,
+    backend: Annotated[Backend, typer.Option(
+        "--backend", rich_help_panel=SAMPLING,
+        help="torch, or onnx: the network exported by `sinmdm export` (<run>/model.onnx), run by onnxruntime on the "
+        "CPU with the sampling loop in numpy; the same seed gives the same motions.",
+    )] = Backend.torch,
+) -> None:
+    """Generate new motions of any length from a trained model.
+
+    Writes DIR/generate_<i>.bvh on the training skeleton.
+    """
+    run = load_run(model, Device.cpu if backend == Backend.onnx else device)
+    folder = free_folder(out or run.path / "samples", "generate", n, render, force)
+    frames = parse_length(length, run.train_frames, run.layout.fps)
+    with sampling_progress("generate", n, steps, run) as on_step:
+        motions = generate_motions(run, n, frames, steps=steps, seed=seed, loop=loop, plan=plan, cleanup=cleanup,
+                                   backend=backend.value, on_step=on_step)
+    write_all(folder, "generate", motions, render)
+
+
+def expand(
+    length: Annotated[Optional[str], typer.Option(
+        "--length", rich_help_panel=SAMPLING,
+        help=f"Total length: {LENGTH_HELP}. Default: 2x, or the reference plus --prefix and --suffix.",
+    )] = None,
+    prefix: Annotated[Optional[str], typer.Option(
+        "--prefix", rich_help_panel=SAMPLING,
+        help="New frames before the reference (frames or seconds). Default: half the added length.",
+    )] = None,
+    suffix: Annotated[Optional[str], typer.Option(
+        "--suffix", rich_help_panel=SAMPLING,
+        help="New frames after the reference (frames or seconds). Default: the rest of the added length.",
+    )] = None,
+    model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
+    cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
+) -> None:
+    """Grow a clip: new motion before and after the reference, which stays unchanged.
+
+    Writes DIR/expand_<i>.bvh. The given frames fade into the generated ones over 0.25 s
+    at each seam; the root's path runs through the reference's own positions.
+    """
+    run = load_run(model, device)
+    reference = load_reference(run, ref)
+    edit = expand_request(run.layout, reference, length, prefix, suffix)
+    _write_edit(run, reference, edit, "expand", n, steps, seed, out, cleanup, render, force)
+
+
+def inbetween(
+    prefix: Annotated[str, typer.Option(
+        "--prefix", rich_help_panel=SAMPLING, help="Keep the reference up to here: a fraction (0.25) or a frame index (40)."
+    )] = "0.25",
+    suffix: Annotated[str, typer.Option(
+        "--suffix", rich_help_panel=SAMPLING, help="Keep the reference from here on: a fraction (0.75) or a frame index (120)."
+    )] = "0.75",
+    length: Annotated[Optional[str], typer.Option(
+        "--length", rich_help_panel=SAMPLING, help=f"Length of the generated middle: {LENGTH_HELP}. Default: as in the reference."
+    )] = None,
+    keyframes: Annotated[Optional[str], typer.Option(
+        "--keyframes", rich_help_panel=SAMPLING,
+        help="Instead of a prefix and suffix, keep single poses at these frames (e.g. 0,40,90; fractions work too) "
+        "and generate everything between.",
+    )] = None,
+    model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
+    cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
+) -> None:
+    """Temporal in-betweening: keep the start and end of the reference, generate the middle.
+
+    Writes DIR/inbetween_<i>.bvh. With --keyframes, single poses are kept instead and
+    everything between them is generated (frames within 0.25 s of a key lean towards the
+    reference's own). The root passes through the reference's positions at every kept
+    frame.
+    """
+    run = load_run(model, device)
+    reference = load_reference(run, ref)
+    edit = inbetween_request(run.layout, reference, prefix, suffix, length, keyframes)
+    _write_edit(run, reference, edit, "inbetween", n, steps, seed, out, cleanup, render, force)
+
+
+def compose(
+    keep: Annotated[str, typer.Option(
+        "--keep", show_default=False, rich_help_panel=SAMPLING,
+        help="Joints that follow the reference: a body part of the rig preset (upper_body, left_wing, ...), "
+        "joint names, or subtree:JOINT; several separated by commas.",
+    )],
+    preset: Preset = None,
+    model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
+    cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
+) -> None:
+    """Spatial composition: some joints follow the reference, the rest is generated.
+
+    Writes DIR/compose_<i>.bvh. The --keep joints keep the reference's local motion at
+    every frame; the root's path is kept when the root is among them.
+    """
+    run = load_run(model, device)
+    reference = load_reference(run, ref)
+    skeleton = run.layout.skeleton
+    edit = compose_edit(run.layout, reference, resolve_part(skeleton, keep, resolve_preset(skeleton, preset)))
+    _write_edit(run, reference, edit, "compose", n, steps, seed, out, cleanup, render, force)
+
+
+def transfer(
+    content: Annotated[Path, typer.Argument(help="The content clip, on the model's skeleton.", show_default=False)],
+    strength: Annotated[float, typer.Option(
+        "--strength", min=0.0, max=1.0, rich_help_panel=SAMPLING,
+        help="How freely the style reshapes the content's motion: 0 follows the content's timing most "
+        "closely, 1 keeps only its slowest motion. Sets the low-pass factor and how many steps are guided.",
+    )] = 0.5,
+    model: ModelDir = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
+    cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
+) -> None:
+    """Style transfer: the content clip in the style of the model's training clip.
+
+    Writes DIR/transfer_<i>.bvh. The content's slow motion (its timing and steps) guides
+    the sampler (ILVR harmonisation) and its root path is kept; the poses and motifs come
+    from the model.
+    """
+    run = load_run(model, device)
+    motion = load_reference(run, content, what="content")
+    folder = free_folder(out or run.path / "samples", "transfer", n, render, force)
+    with sampling_progress("transfer", n, steps, run) as on_step:
+        motions = transfer_motions(run, motion, n, strength=strength, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
+    write_all(folder, "transfer", motions, render)
+
+
+def crowd(
+    n: Annotated[int, typer.Option("--n", min=1, rich_help_panel=SAMPLING, help="How many individuals.")] = 20,
+    length: Annotated[str, typer.Option(
+        "--length", rich_help_panel=SAMPLING, help=f"Length of each individual: {LENGTH_HELP} of the training clip."
+    )] = "1x",
+    layout: Annotated[CrowdLayout, typer.Option(
+        "--layout", rich_help_panel=SAMPLING, help="grid, or random positions at least --spacing apart."
+    )] = CrowdLayout.random,
+    spacing: Annotated[Optional[float], typer.Option(
+        "--spacing", min=0.0, rich_help_panel=SAMPLING,
+        help=f"Distance between individuals, in BVH units. Default: {SPACING_SIZES:g} body sizes.",
+    )] = None,
+    time_offset: Annotated[float, typer.Option(
+        "--time-offset", min=0.0, rich_help_panel=SAMPLING,
+        help="Start each individual up to this many seconds into its own motion, so they are not in sync.",
+    )] = 0.0,
+    model: ModelDir = None,
+    seed: Seed = 0,
+    steps: Annotated[int, typer.Option(
+        "--steps", min=1, rich_help_panel=SAMPLING,
+        help="Sampling steps; fewer than elsewhere by default, as a crowd is many samples.",
+    )] = CROWD_STEPS,
+    plan: Plan = True,
+    out: Out = None,
+    cleanup: Cleanup = True,
+    render: Annotated[bool, typer.Option(
+        "--render", rich_help_panel=OUTPUT, help="Also write DIR/crowd.mp4: the whole crowd in one scene, at its placements."
+    )] = False,
+    force: Force = False,
+    device: DeviceOption = Device.auto,
+) -> None:
+    """Generate a crowd of distinct individuals laid out on the ground.
+
+    Writes DIR/crowd_<i>.bvh, each with its placement in its root channels, and
+    DIR/crowd.json with every individual's position, heading and time offset.
+    """
+    run = load_run(model, device)
+    others = ("crowd.json", "crowd.mp4") if render else ("crowd.json",)
+    folder = free_folder(out or run.path / "samples", "crowd", n, False, force, others)
+    frames = parse_length(length, run.train_frames, run.layout.fps)
+    with sampling_progress("crowd", n, steps, run) as on_step:
+        result = make_crowd(run, n, frames, layout=layout.value, spacing=spacing, time_offset=time_offset, seed=seed,
+                            steps=steps, plan=plan, cleanup=cleanup, on_step=on_step)
+    write_all(folder, "crowd", result.individuals)
+    write_json(folder / "crowd.json", result.record)
+    typer.echo(str(folder / "crowd.json"))
+    if render:
+        _render_crowd(folder / "crowd.mp4", result.individuals, run.layout.fps)
+    if n > 1:
+        typer.echo(f"inter-sample diversity: {result.diversity:.3f} motion scales of the training clip")
+
+
+def _render_crowd(path: Path, individuals: list[Motion], fps: float) -> None:
+    from ..render.figures import Scene, actor
+
+    scene = Scene([actor(m, style="generated", shade=i) for i, m in enumerate(individuals)], f"crowd of {len(individuals)}")
+    render_videos([(path, [scene])], fps, camera="fixed")
+
+
+def _write_edit(
+    run: Run, reference: Motion, edit: Edit, command: str, n: int, steps: int, seed: int, out: Optional[Path],
+    cleanup: bool, render: bool, force: bool,
+) -> None:
+    folder = free_folder(out or run.path / "samples", command, n, render, force)
+    with sampling_progress(command, n, steps, run) as on_step:
+        motions = sample_edit(run, reference, edit, n, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
+    given: Optional[np.ndarray] = joint_weights(run.layout, edit)
+    write_all(folder, command, motions, render, given)
