@@ -101,3 +101,31 @@ def test_the_check_sees_an_upward_import(tmp_path):
 @pytest.mark.parametrize("layer", sorted(BELOW))
 def test_each_layer_says_what_it_holds(layer):
     assert ast.get_docstring(ast.parse((PACKAGE / layer / "__init__.py").read_text()))
+
+
+MAX_FUNCTION_LINES = 60
+MAX_MODULE_LINES = 400
+
+
+def sizes(package: Path = PACKAGE) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(lines, name) of every function and of every module, longest first."""
+    functions, modules = [], []
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        modules.append((len(text.splitlines()), str(path.relative_to(package))))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.append((node.end_lineno - node.lineno + 1, f"{path.relative_to(package)}:{node.name}"))
+    return sorted(functions, reverse=True), sorted(modules, reverse=True)
+
+
+def test_functions_and_modules_stay_readable_in_one_sitting():
+    functions, modules = sizes()
+    assert [f for f in functions if f[0] > MAX_FUNCTION_LINES] == []
+    assert [m for m in modules if m[0] > MAX_MODULE_LINES] == []
+
+
+def test_the_size_check_sees_a_long_function(tmp_path):
+    (tmp_path / "long.py").write_text("def f():\n" + "    x = 1\n" * MAX_FUNCTION_LINES)
+    functions, modules = sizes(tmp_path)
+    assert functions == [(MAX_FUNCTION_LINES + 1, "long.py:f")] and modules == [(MAX_FUNCTION_LINES + 1, "long.py")]

@@ -51,10 +51,8 @@ def euler_to_matrix(angles: Array, axes: np.ndarray) -> Array:
     axes: int array broadcastable to ``angles`` giving each channel's axis (0=X, 1=Y, 2=Z),
     so one call handles joints with different orders.
 
-    The three elementary rotations are composed as quaternions, which takes a few
-    elementwise products instead of two stacked 3x3 matrix products, and only (..., 4)
-    temporaries. Reading a 100,000-frame, 65-joint clip (8,192 frames per call) spends
-    about 5 s here on a 2-core CPU, against 21 s with the matrix products.
+    The three elementary rotations are composed as quaternions: a few elementwise
+    products instead of matrix products, four times faster (docs/decisions.md).
     """
     xp = _xp(angles)
     unit = np.eye(3)[np.asarray(axes)]  # (..., 3, 3) at the axes' own (small) shape

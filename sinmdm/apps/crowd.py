@@ -22,13 +22,8 @@ from ..sampling.sample import sample_features, to_motions
 from .generate import clean_motions
 
 SPACING_SIZES = 1.5  # default spacing between individuals, in body sizes
-# Sampling steps for crowds, which are many samples: 12 Salsa samples at 2x length scored
-#   steps  coverage  strict  inter-sample diversity  jerk ratio  seconds (2-core CPU)
-#   50     0.821     0.356   0.951                   1.69        37.5
-#   20     0.801     0.287   0.919                   1.72        15.3
-#   16     0.797     0.257   0.898                   1.72        12.3
-# A crowd is judged as a whole, so 16 steps keep almost all of its coverage and variety
-# for a third of the time of the usual 50.
+# A crowd is judged as a whole: 16 sampling steps keep almost all of its coverage and
+# variety for a third of the time of the usual 50 (docs/decisions.md).
 CROWD_STEPS = 16
 LAYOUTS = ("grid", "random")
 

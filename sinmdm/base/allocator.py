@@ -1,11 +1,8 @@
 """Keep freed memory inside the process (Linux, glibc), so large tensors reuse pages.
 
-glibc hands every freed block above its mmap threshold back to the kernel, and the next
-tensor of that size faults its pages in again. Sampling allocates and frees tensors of a
-few MB at every layer of every step: on a 2-core CPU a denoiser call on 8 x 300 frames
-took 111-136 ms with the default thresholds and 78-111 ms with these (page faults of a
-50 x 300 frame crowd: 390k -> 155k). Peak memory is unchanged; it is just not returned
-until the process exits, which for a command-line run is soon.
+glibc hands freed blocks above its mmap threshold back to the kernel, and sampling frees
+and reallocates tensors of a few MB at every layer of every step; keeping them saves a
+quarter of a denoiser call on a 2-core CPU (docs/decisions.md). Peak memory is unchanged.
 """
 
 from __future__ import annotations
