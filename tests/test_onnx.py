@@ -27,7 +27,8 @@ from sinmdm.sampling.onnx_sampler import sample as numpy_sample
 
 SIGNAL_SCALE = DiffusionConfig().signal_scale
 from sinmdm.anim.skeleton import Skeleton
-from sinmdm.model.train import TrainSettings, train
+from sinmdm.model.state import TrainSettings
+from sinmdm.model.train import train
 
 # The default network (width 128, 8 blocks), trained for a few steps on short crops.
 SHORT = dict(batch=4, crop=24, warmup=2, checkpoint_seconds=1e9)

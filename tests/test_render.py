@@ -20,7 +20,8 @@ from sinmdm.base.errors import SinmdmError
 from sinmdm.cli.app import run as cli
 from sinmdm.model.features import FeatureLayout
 from sinmdm.model.runs import Run
-from sinmdm.model.train import TrainSettings, train
+from sinmdm.model.state import TrainSettings
+from sinmdm.model.train import train
 from sinmdm.render.camera import Camera, make_camera
 from sinmdm.render.figures import GENERATED, GIVEN, Scene, actor
 from sinmdm.render.render import render_still, render_video

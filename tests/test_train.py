@@ -19,7 +19,8 @@ from sinmdm.model.checkpoint import load_checkpoint
 from sinmdm.model.crops import CropSampler
 from sinmdm.model.diffusion import Diffusion
 from sinmdm.model.runs import Run, parse_length
-from sinmdm.model.train import TrainSettings, auto_window, train
+from sinmdm.model.state import TrainSettings
+from sinmdm.model.train import auto_window, train
 from sinmdm.sampling.sample import plan_guide, sample_features, shuffled_plans, to_motions
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)

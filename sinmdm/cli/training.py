@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ..base.errors import SinmdmError
 from ..model.runs import Run, default_run_dir, pick_device
-from ..model.train import TrainSettings
+from ..model.state import TrainSettings
 from ..sampling.sample import onnx_model_path
 from .common import load_run, refuse_existing
 from .options import (

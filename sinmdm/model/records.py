@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -14,9 +13,7 @@ from ..anim.motion import Motion
 from ..base.atomic import atomic_write
 from ..base.version import __version__
 from .runs import CONFIG, LOSS_PLOT, STATS, write_json
-
-if TYPE_CHECKING:  # (train imports this module)
-    from .train import TrainState
+from .state import TrainState
 
 
 def write_records(
