@@ -129,3 +129,9 @@ def test_the_size_check_sees_a_long_function(tmp_path):
     (tmp_path / "long.py").write_text("def f():\n" + "    x = 1\n" * MAX_FUNCTION_LINES)
     functions, modules = sizes(tmp_path)
     assert functions == [(MAX_FUNCTION_LINES + 1, "long.py:f")] and modules == [(MAX_FUNCTION_LINES + 1, "long.py")]
+
+
+def test_tests_mirror_the_layers():
+    """A layer's own tests sit in the folder of its name; cross-layer tests at the top."""
+    folders = {p.name for p in Path(__file__).parent.iterdir() if p.is_dir() and list(p.glob("test_*.py"))}
+    assert folders and folders <= set(BELOW)

@@ -236,3 +236,23 @@ def test_real_six_channel_and_non_humanoid_clips(name, tmp_path):
     assert motion.n_frames == 2 * run.train_frames
     assert motion.skeleton.difference(read_bvh(clip).skeleton) is None
     assert np.all(np.isfinite(motion.world_positions()))
+
+
+def test_the_checkpoint_says_how_it_must_be_sampled(clip, tmp_path):
+    """The diffusion config is saved with the weights, and the sampler reads it from there."""
+    from sinmdm.diffusion.config import DiffusionConfig
+    from sinmdm.model.checkpoint import save_checkpoint
+
+    run_dir = tiny_train(clip, tmp_path / "run", 3)
+    state = load_checkpoint(run_dir / "model.pt")
+    assert state["diffusion"] == DiffusionConfig().to_dict()
+    cpu = torch.device("cpu")
+    before = sample_features(Run.load(run_dir, cpu), 1, 40, steps=3, seed=0, plan=False)
+    state["diffusion"]["signal_scale"] = 0.3
+    save_checkpoint(run_dir / "model.pt", state)
+    run = Run.load(run_dir, cpu)
+    assert run.diffusion.signal_scale == 0.3
+    assert not torch.allclose(sample_features(run, 1, 40, steps=3, seed=0, plan=False), before)
+    del state["diffusion"]  # a checkpoint written before the config was saved samples as it was trained
+    save_checkpoint(run_dir / "model.pt", state)
+    torch.testing.assert_close(sample_features(Run.load(run_dir, cpu), 1, 40, steps=3, seed=0, plan=False), before)
