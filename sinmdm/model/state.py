@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import torch
 
 from ..base.version import __version__
 from ..diffusion.config import DiffusionConfig
+from .checkpoint import save_checkpoint
 from .features import FeatureLayout
 from .network import Denoiser, ModelConfig
 
@@ -80,6 +82,10 @@ class TrainState:
         torch.set_rng_state(saved["torch_rng"].cpu())
         state.step, state.losses, state.seconds = int(saved["step"]), list(saved["losses"]), float(saved["seconds"])
         return state
+
+    def save(self, path: Path, seconds: float) -> None:
+        """Write the checkpoint atomically (``seconds``: the run's training time so far)."""
+        save_checkpoint(path, self.state_dict(seconds))
 
     def state_dict(self, seconds: float) -> dict[str, Any]:
         """Plain tensors and types, loadable with ``torch.load(weights_only=True)``."""

@@ -24,7 +24,7 @@ from ..anim.motion import Motion
 from ..anim.presets import resolve_preset
 from ..base.atomic import atomic_write
 from ..base.errors import SinmdmError
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint
 from .crops import CropSampler
 from .diffusion import Diffusion
 from .features import FeatureLayout, principal_axes
@@ -92,7 +92,7 @@ class TrainLoop:
         return self.state.seconds + (time.monotonic() - self.started)
 
     def save(self) -> None:
-        save_checkpoint(self.checkpoint, self.state.state_dict(self.seconds()))
+        self.state.save(self.checkpoint, self.seconds())
         self.saved_step = self.state.step
 
     def run(self, console: Console) -> bool:
