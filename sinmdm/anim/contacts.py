@@ -1,7 +1,7 @@
 """Foot contacts for any creature: which points touch the floor, and when.
 
 A contact is a *point* of the skeleton (a joint or an End Site: a paw's tip is usually an
-End Site), indexed as in :attr:`sinmdm.skeleton.Skeleton.point_names`. Heights are along
+End Site), indexed as in :attr:`sinmdm.anim.skeleton.Skeleton.point_names`. Heights are along
 the world's up axis (Y; a Z-up file is turned to it, see :mod:`sinmdm.anim.body`), and every
 threshold is a fraction of the body size (per second for speeds), so they hold for a crab
 and a dragon alike.

@@ -34,7 +34,7 @@ class Actor:
     ``parents`` (P,) the point each bone starts from (-1: no bone); ``given`` (F, P) how
     much of the bone ending at each point is given (0 generated .. 1 given), or None for
     a single ``style``; ``contacts`` (F, P) True where a point rests on the floor; ``size``
-    the body size (:attr:`sinmdm.skeleton.Skeleton.size`)."""
+    the body size (:attr:`sinmdm.anim.skeleton.Skeleton.size`)."""
 
     points: np.ndarray
     parents: np.ndarray
