@@ -27,7 +27,7 @@ from ..anim.motion import Motion
 from ..anim.presets import RigPreset
 from ..anim.skeleton import Skeleton
 from ..base.errors import SinmdmError
-from ..model.diffusion import Known
+from ..diffusion.scheduler import Known
 from ..model.features import FeatureLayout
 from ..model.runs import Run, parse_length
 from ..sampling.sample import sample_features, to_motions

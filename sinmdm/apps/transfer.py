@@ -8,7 +8,7 @@ import torch
 
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
-from ..model.diffusion import LowPass
+from ..diffusion.scheduler import LowPass
 from ..model.runs import Run
 from ..sampling.sample import sample_features, to_motions
 from .edit import encode_reference, pin_trajectory, root_path

@@ -17,7 +17,6 @@ from ..diffusion.config import DiffusionConfig
 from ..diffusion.scheduler import DDIMScheduler, Known, LowPass, add_noise
 
 Network = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-__all__ = ["Diffusion", "Known", "LowPass", "low_pass"]
 
 
 class Diffusion:

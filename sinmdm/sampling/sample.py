@@ -13,7 +13,8 @@ import torch
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
 from ..diffusion.config import DiffusionConfig
-from ..model.diffusion import Diffusion, Known, LowPass
+from ..diffusion.scheduler import Known, LowPass
+from ..model.diffusion import Diffusion
 from ..model.runs import Run
 from .onnx_sampler import OnnxDenoiser, read_sidecar
 from .onnx_sampler import sample as onnx_sample

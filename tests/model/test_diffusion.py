@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from sinmdm.diffusion.schedule import cosine_alpha_bar, ddim_coefficients
-from sinmdm.model.diffusion import Diffusion, Known, LowPass, low_pass
+from sinmdm.diffusion.scheduler import Known, LowPass
+from sinmdm.model.diffusion import Diffusion, low_pass
 
 Net = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

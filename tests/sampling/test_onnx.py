@@ -17,8 +17,8 @@ from sinmdm.anim.bvh import read_bvh
 from sinmdm.cli.app import run as cli
 from sinmdm.diffusion.config import DiffusionConfig
 from sinmdm.diffusion.schedule import cosine_alpha_bar, respaced
-from sinmdm.diffusion.scheduler import LowPass as ArrayLowPass
-from sinmdm.model.diffusion import Diffusion, LowPass, low_pass
+from sinmdm.diffusion.scheduler import LowPass
+from sinmdm.model.diffusion import Diffusion, low_pass
 from sinmdm.model.network import Denoiser, ModelConfig
 from sinmdm.model.runs import Run
 from sinmdm.sampling.onnx_sampler import OnnxDenoiser, read_sidecar
@@ -138,7 +138,7 @@ def test_numpy_sampler_follows_the_torch_sampler_step_for_step():
         generator = torch.Generator().manual_seed(1)
         got = numpy_sample(
             call, DiffusionConfig(), (2, 30, 5), 12, lambda shape: torch.randn(shape, generator=generator).numpy(),
-            padding=padding, guide=ArrayLowPass(reference.numpy(), 4, 400) if guided else None,
+            padding=padding, guide=LowPass(reference.numpy(), 4, 400) if guided else None,
         )
         assert np.abs(got - want).max() < 1e-4
 
