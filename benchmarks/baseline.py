@@ -7,6 +7,7 @@ path is shifted, its heading is the clip's), so the pieces do not jump across th
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Sequence
 
 import numpy as np
 from common import ROOT  # noqa: F401  (puts the checkout on sys.path first)
@@ -18,16 +19,23 @@ from sinmdm.anim.rotations import axis_angle_matrix, matrix_to_quaternion, quate
 PIECE_SECONDS, FADE_SECONDS, NOISE_DEGREES, NOISE_SECONDS = 2.0, 0.5, 1.7, 0.25
 
 
-def pieces(clip: Motion, frames: int, rng: np.random.Generator, noise: bool = True) -> Motion:
-    """``frames`` frames of baseline (c) from ``clip`` (baseline (b) without ``noise``)."""
-    piece = min(round(PIECE_SECONDS * clip.fps), clip.n_frames)
+def pieces(clip: Motion | Sequence[Motion], frames: int, rng: np.random.Generator, noise: bool = True) -> Motion:
+    """``frames`` frames of baseline (c) from ``clip`` (baseline (b) without ``noise``).
+    Given several clips of one skeleton, each piece comes from one of them, drawn in
+    proportion to the pieces it holds; the output starts with the first clip."""
+    clips = [clip] if isinstance(clip, Motion) else list(clip)
+    clip = clips[0]
+    piece = min(round(PIECE_SECONDS * clip.fps), min(c.n_frames for c in clips))
     fade = min(round(FADE_SECONDS * clip.fps), piece // 2)
-    quat = matrix_to_quaternion(clip.rotations)
+    quats = [matrix_to_quaternion(c.rotations) for c in clips]
+    chance = np.array([c.n_frames - piece + 1 for c in clips], dtype=np.float64)
+    chance /= chance.sum()
     root = clip.skeleton.positioned_joints[:1]
-    out_q, out_t = quat[:piece].copy(), clip.translations[:piece].copy()
+    out_q, out_t = quats[0][:piece].copy(), clip.translations[:piece].copy()
     while len(out_q) < frames + fade:
-        start = int(rng.integers(0, clip.n_frames - piece + 1))
-        q, t = quat[start : start + piece].copy(), clip.translations[start : start + piece].copy()
+        k = int(rng.choice(len(clips), p=chance)) if len(clips) > 1 else 0
+        start = int(rng.integers(0, clips[k].n_frames - piece + 1))
+        q, t = quats[k][start : start + piece].copy(), clips[k].translations[start : start + piece].copy()
         # The new piece's root begins where the output is at the start of the fade.
         shift = out_t[-fade, root] - t[0, root]
         shift[..., "xyz".index(clip.skeleton.up)] = 0.0  # along the ground only

@@ -19,6 +19,7 @@ CLIPS = {
     "crab": "truebones/Crab-dance-long.bvh",
     "chicken": "truebones/Chicken_IdlePecking.bvh",
     "chicken_walk": "truebones/Chicken_Walk.bvh",
+    "chicken_egg": "truebones/Chicken_EggLaying.bvh",
     "walk": "mixamo/Walk-In-Circle.bvh",
     "elephant": "truebones/Elephant_Idle1.bvh",
     "proud": "xia/proud.bvh",
@@ -69,13 +70,15 @@ def runs_folder(runs: Path | None, prefix: str) -> Path:
     return folder
 
 
-def trained(name: str, folder: Path) -> Path:
-    """The run ``folder/name``, trained on clip ``name`` with `sinmdm train` defaults when
-    it is not there yet (so benchmarks sharing a folder train each clip once)."""
+def trained(name: str, folder: Path, clips: tuple[str, ...] = ()) -> Path:
+    """The run ``folder/name``, trained with `sinmdm train` defaults on clip ``name`` (or
+    on the ``clips`` together) when it is not there yet (so benchmarks sharing a folder
+    train each once)."""
     out = folder / name
     if not (out / "model.pt").is_file():
+        files = [str(clip_path(c)) for c in clips or (name,)]
         subprocess.run(
-            [sys.executable, "-m", "sinmdm", "train", str(clip_path(name)), "--out", str(out), "--force"],
+            [sys.executable, "-m", "sinmdm", "train", *files, "--out", str(out), "--force"],
             check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
         )
     return out

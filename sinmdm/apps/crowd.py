@@ -18,8 +18,9 @@ from ..base.errors import SinmdmError
 from ..evaluation.metrics import diversity_between
 from ..model.features import FeatureLayout
 from ..model.runs import Run
+from ..sampling.plan import Plan
 from ..sampling.sample import sample_features, to_motions
-from .generate import clean_motions
+from .generate import clean_motions, reference_jerk
 
 SPACING_SIZES = 1.5  # default spacing between individuals, in body sizes
 # A crowd is judged as a whole: 16 sampling steps keep almost all of its coverage and
@@ -121,6 +122,12 @@ class Crowd:
     diversity: float
 
 
+def _clip_of(plan: bool | Plan, sample: int) -> dict[str, str]:
+    """``{"clip": name}`` where the plan gives the individual one clip to play."""
+    name = plan.clip_of(sample) if isinstance(plan, Plan) else None
+    return {"clip": name} if name else {}
+
+
 def make_crowd(
     run: Run,
     n: int,
@@ -131,7 +138,7 @@ def make_crowd(
     time_offset: float,
     seed: int,
     steps: int,
-    plan: bool = True,
+    plan: bool | Plan = True,
     cleanup: bool = True,
     on_step: Optional[Callable[[int], None]] = None,
 ) -> Crowd:
@@ -147,7 +154,7 @@ def make_crowd(
     reference = run.clip()
     motions = to_motions(run, features)
     if cleanup:
-        motions = clean_motions(run, reference, features, motions)
+        motions = clean_motions(run, reference, features, motions, jerk_limit=reference_jerk(run))
     individuals = [m.crop(p.offset, frames) for m, p in zip(motions, spots)]
     diversity = diversity_between(reference, individuals)
     record = {
@@ -157,6 +164,7 @@ def make_crowd(
         "fps": fps,
         "layout": layout,
         "inter_sample_diversity": None if np.isnan(diversity) else diversity,
-        "individuals": [{"file": f"crowd_{i}.bvh", "sample": i, **p.to_dict()} for i, p in enumerate(spots)],
+        "individuals": [{"file": f"crowd_{i}.bvh", "sample": i, **_clip_of(plan, i), **p.to_dict()}
+                        for i, p in enumerate(spots)],
     }
     return Crowd([place(run.layout, m, p) for m, p in zip(individuals, spots)], record, diversity)

@@ -1,5 +1,6 @@
-"""What `sinmdm info` says about a clip: its skeleton, channels, rate, up axis, body size,
-rig preset and contact points, as (label, text) rows, and its joint tree."""
+"""What `sinmdm info` says about a clip (its skeleton, channels, rate, up axis, body size,
+rig preset and contact points, as (label, text) rows, and its joint tree) or about a
+trained run (the clips it learned and its model)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..anim.presets import resolve_preset
 from ..anim.skeleton import Skeleton
 from ..base.errors import SinmdmError
 from ..model.features import FeatureLayout
+from ..model.runs import Run
 
 
 def describe_clip(
@@ -55,6 +57,26 @@ def describe_clip(
         ("model input", f"{model_motion.length_text}, {layout.n_channels} feature channels"),
     ]
     return rows, skeleton
+
+
+def describe_run(run: Run) -> list[tuple[str, str]]:
+    """The rows `sinmdm info RUN` prints: the clips it learned (by name), the model and
+    its training."""
+    clips = run.clip_set()
+    fps = run.layout.fps
+    width = max(len(n) for n in clips.names)
+    rows = [
+        ("run", str(run.path)),
+        ("clips", f"{len(clips.names)} at {fps:g} fps (names for --clips, --sequence and --ref)"),
+        *[("", f"  {name:<{width}}  {m.n_frames} frames ({m.duration:.1f} s)") for name, m in zip(clips.names, clips.motions)],
+        ("skeleton", f"{run.layout.skeleton.n_joints} joints, body size {run.layout.skeleton.size:.4g}"),
+        ("contacts", ", ".join(run.layout.skeleton.point_names[p] for p in run.layout.contact_points) or "none"),
+        ("model", f"{run.config.blocks} blocks, window {run.config.window}, receptive field "
+                  f"{run.config.receptive_field} frames ({run.config.receptive_field / fps:.2f} s), "
+                  f"{run.layout.n_channels} feature channels"),
+        ("trained", f"{run.step} steps"),
+    ]
+    return rows
 
 
 def _channel_summary(skeleton: Skeleton) -> str:

@@ -61,11 +61,15 @@ class Edit:
 
 # ----------------------------------------------------------------- the reference clip
 def load_reference(run: Run, path: Optional[Path], what: str = "--ref") -> Motion:
-    """The reference clip (default: the model's training clip) at the model's frame rate,
-    after checking it has the model's skeleton, read in the model's up axis and measured by
-    the model's body size (so samples and reference are judged alike)."""
+    """The reference clip at the model's frame rate: a training clip named by ``path``
+    (default: the first), or a BVH file, after checking it has the model's skeleton, read
+    in the model's up axis and measured by the model's body size (so samples and
+    reference are judged alike)."""
+    clips = run.clip_set()
     if path is None:
-        return run.clip()
+        return clips.motions[0]
+    if str(path) in clips.names and not path.exists():
+        return clips.motions[clips.index(str(path))]
     skeleton = run.layout.skeleton
     motion = read_bvh(path, up=skeleton.up).resample(run.layout.fps)
     difference = skeleton.difference(motion.skeleton)

@@ -1,5 +1,5 @@
 """How good a model's samples are: sampled, cleaned as the generating commands write them,
-and scored against the training clip (:func:`sinmdm.evaluation.metrics.evaluate`)."""
+and scored against the training clips (:func:`sinmdm.evaluation.metrics.evaluate`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Callable, Optional
 
 from ..evaluation.metrics import Report, evaluate
 from ..model.runs import Run
+from ..sampling.plan import Plan
 from ..sampling.sample import sample_features, to_motions
-from .generate import clean_motions
+from .generate import clean_motions, reference_jerk
 
 
 @dataclass
@@ -30,7 +31,7 @@ def evaluate_model(
     *,
     seed: int,
     steps: int,
-    plan: bool = True,
+    plan: bool | Plan = True,
     cleanup: bool = True,
     on_step: Optional[Callable[[int], None]] = None,
 ) -> Evaluation:
@@ -40,6 +41,7 @@ def evaluate_model(
     raw = to_motions(run, features)
     seconds = time.monotonic() - started
     contacts = run.layout.contact_points.tolist()
-    samples = clean_motions(run, reference, features, raw) if cleanup else raw
-    report = evaluate(reference, samples, contacts)
-    return Evaluation(report, evaluate(reference, raw, contacts) if cleanup else report, seconds)
+    samples = clean_motions(run, reference, features, raw, jerk_limit=reference_jerk(run)) if cleanup else raw
+    clips = run.clip_set().motions
+    report = evaluate(clips, samples, contacts)
+    return Evaluation(report, evaluate(clips, raw, contacts) if cleanup else report, seconds)

@@ -12,8 +12,9 @@ from ..anim.motion import Motion
 from ..cleanup.labels import hysteresis
 from ..cleanup.limbs import effectors, limb_bends
 from ..cleanup.pipeline import cleanup
-from ..evaluation.metrics import jerk
+from ..evaluation.metrics import clips_jerk, jerk
 from ..model.runs import Run
+from ..sampling.plan import Plan
 from ..sampling.sample import sample_features, sample_features_onnx, to_motions
 
 
@@ -24,18 +25,21 @@ def clean_motions(
     motions: list[Motion],
     given: Optional[np.ndarray] = None,
     loop: bool = False,
+    jerk_limit: Optional[float] = None,
 ) -> list[Motion]:
     """Each motion cleaned (smoothed, feet pinned; see :mod:`sinmdm.cleanup.pipeline`) with the
     contacts its own features predict, at the heights the feet rest at in ``reference``.
     ``given`` (frames, joints) marks parts to keep exactly; ``loop`` says each motion's
-    last frame flows into its first."""
+    last frame flows into its first; ``jerk_limit`` is the jerk smoothing aims under
+    (default the reference's; a run on several clips gives theirs, each on its own, as
+    :func:`reference_jerk` does)."""
     contacts = run.layout.contact_points.tolist()
     planted = planted_heights(reference, contacts)
     drag = drag_speeds(reference, contacts, planted)
     swings = swing_floors(reference, contacts, planted)
     scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]
     fps = run.layout.fps
-    limit = jerk(reference)
+    limit = jerk(reference) if jerk_limit is None else jerk_limit
     bends = limb_bends(reference, effectors(reference.skeleton, contacts))
     return [
         cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit, loop, swings, bends)
@@ -51,7 +55,7 @@ def generate(
     steps: int,
     seed: int,
     loop: bool = False,
-    plan: bool = True,
+    plan: bool | Plan = True,
     cleanup: bool = True,
     backend: str = "torch",
     on_step: Optional[Callable[[int], None]] = None,
@@ -63,5 +67,11 @@ def generate(
     features = sampler(run, n, frames, steps=steps, seed=seed, loop=loop, plan=plan, on_step=on_step)
     motions = to_motions(run, features)
     if cleanup:
-        motions = clean_motions(run, run.clip(), features, motions, loop=loop)
+        motions = clean_motions(run, run.clip(), features, motions, loop=loop, jerk_limit=reference_jerk(run))
     return motions
+
+
+def reference_jerk(run: Run) -> float:
+    """The jerk of the run's training clips, each on its own (where clips meet, the poses
+    of :meth:`Run.clip` jump)."""
+    return clips_jerk(run.clip_set().motions)

@@ -8,12 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from ..anim.bvh import read_bvh
-from ..apps.describe import describe_clip, tree_text
+from ..apps.describe import describe_clip, describe_run, tree_text
 from .common import print_rows, refuse_existing, render_videos, write_motion
 from .options import (
     OUTPUT,
     CameraMode,
-    Clip,
     Contacts,
     Force,
     Preset,
@@ -26,7 +25,10 @@ from .options import (
 
 
 def info(
-    clip: Clip,
+    clip: Annotated[Path, typer.Argument(
+        help="A BVH file, or a run folder (or its model.pt): then the clips it learned and its model.",
+        show_default=False,
+    )],
     contacts: Contacts = None,
     preset: Preset = None,
     fps: TrainFps = None,
@@ -35,7 +37,12 @@ def info(
 ) -> None:
     """Describe a BVH clip: joints, channels, rate, length, up axis, body size, rig preset
     and contact points (each with the share of frames it is planted and the height it
-    rests at)."""
+    rests at). On a run: the names of the clips it learned, and its model."""
+    if clip.is_dir() or clip.suffix == ".pt":
+        from .common import load_run
+
+        print_rows(describe_run(load_run(clip, "cpu")))
+        return
     rows, skeleton = describe_clip(clip, split_names(contacts), preset, fps, value(up))
     print_rows(rows)
     if tree:

@@ -15,13 +15,31 @@ from ..anim.bvh import write_bvh
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
 from ..diffusion.schedule import respaced
-from ..model.runs import Run, pick_device, resolve_run
+from ..model.runs import Run, parse_length, pick_device, resolve_run
+from ..sampling.plan import Plan, parse_sequence
 from ..sampling.sample import BATCH
-from .options import Device
+from .options import Device, split_names
 
 
 def load_run(model: Optional[Path], device: Device | str) -> Run:
     return Run.load(resolve_run(model), pick_device(Device(device).value))
+
+
+def sampling_plan(run: Run, clips: Optional[str], sequence: Optional[str], transition: str, plan: bool) -> Plan:
+    """The plan ``--clips``, ``--sequence`` and ``--transition`` ask for, checked against
+    the run's clips before any work."""
+    if (clips or sequence) and not plan:
+        raise SinmdmError(f"{'--clips' if clips else '--sequence'} chooses what the plan lays out: it cannot go with --free")
+    if clips and sequence:
+        raise SinmdmError("--sequence names its clips itself: give --clips or --sequence, not both")
+    fps = run.layout.fps
+    if sequence:
+        frames = parse_length(transition, run.train_frames, fps, minimum=0, what="--transition")
+        return Plan(sequence=parse_sequence(sequence, run.clip_set(), fps), transition=frames)
+    names = split_names(clips)
+    if names:
+        run.clip_set().select(names)  # unknown names fail here, before sampling
+    return Plan(clips=tuple(names) if names else None)
 
 
 @contextmanager
@@ -52,10 +70,12 @@ def refuse_existing(paths: list[Path], force: bool) -> None:
 
 
 def write_all(
-    folder: Path, command: str, motions: list[Motion], render: bool = False, given: Optional[np.ndarray] = None
+    folder: Path, command: str, motions: list[Motion], render: bool = False, given: Optional[np.ndarray] = None,
+    captions: Optional[list[str]] = None,
 ) -> None:
     """Write DIR/<command>_<i>.bvh and print each path; with ``render`` also a video of
-    each, coloured by ``given`` (frames, joints) where parts came from the reference."""
+    each, coloured by ``given`` (frames, joints) where parts came from the reference,
+    with a caption per frame if ``captions``."""
     for i, motion in enumerate(motions):
         write_motion(folder / f"{command}_{i}.bvh", motion)
         typer.echo(str(folder / f"{command}_{i}.bvh"))
@@ -63,7 +83,7 @@ def write_all(
         from ..render.figures import Scene, actor
 
         videos = [
-            (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style="generated")], f"{command}_{i}")])
+            (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style="generated")], f"{command}_{i}", captions)])
             for i, m in enumerate(motions)
         ]
         render_videos(videos, motions[0].fps)

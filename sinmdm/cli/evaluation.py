@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from ..apps.evaluate import Evaluation, evaluate_model
@@ -34,7 +35,8 @@ def evaluate_command(
     )] = True,
     device: DeviceOption = Device.auto,
 ) -> None:
-    """Sample from a model and measure its samples against the training clip.
+    """Sample from a model and measure its samples against the training clip (or clips:
+    then also each clip's coverage).
 
     Reports how faithful (coverage) and how new (diversity, and how long the samples
     replay the clip frame by frame, beside how long the clip replays itself) the samples
@@ -46,9 +48,9 @@ def evaluate_command(
     with sampling_progress("eval", n, steps, run) as on_step:
         result = evaluate_model(run, n, frames, seed=seed, steps=steps, plan=plan, cleanup=cleanup, on_step=on_step)
     if as_json:
-        typer.echo(json.dumps(_as_json(result, cleanup, plan), indent=2))
+        typer.echo(json.dumps({**_as_json(result, cleanup, plan), "clips": list(run.clip_names)}, indent=2))
     else:
-        print_rows(_rows(result, cleanup, plan))
+        print_rows(_rows(result, cleanup, plan) + _clip_rows(result, run.clip_names))
 
 
 def _as_json(result: Evaluation, cleanup: bool, plan: bool) -> dict:
@@ -58,6 +60,19 @@ def _as_json(result: Evaluation, cleanup: bool, plan: bool) -> dict:
         extra.update(sliding_ratios_without_cleanup=raw.sliding_ratios, sliding_ratio_without_cleanup=raw.sliding_ratio,
                      jerk_ratio_without_cleanup=raw.jerk_ratio)
     return {**result.report.to_dict(), **extra}
+
+
+def _clip_rows(result: Evaluation, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """A run of several clips: each clip's coverage by the samples together and by each."""
+    if len(names) < 2:
+        return []
+    report = result.report
+    each = np.mean(report.clip_coverage, axis=0)
+    width = max(len(n) for n in names)
+    return [("per clip", "coverage by the samples together, and by each sample on average")] + [
+        ("", f"  {name:<{width}}  {together:.3f}   {mean:.3f}")
+        for name, together, mean in zip(names, report.clip_coverage_together, each)
+    ]
 
 
 def _rows(result: Evaluation, cleanup: bool, plan: bool) -> list[tuple[str, str]]:

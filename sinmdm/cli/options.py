@@ -72,7 +72,13 @@ ModelDir = Annotated[Optional[Path], typer.Option(
     "--model", rich_help_panel=INPUT, help="Run folder (or its model.pt). Default: the latest run."
 )]
 Ref = Annotated[Optional[Path], typer.Option(
-    "--ref", rich_help_panel=INPUT, help="Reference clip on the model's skeleton. Default: the model's training clip."
+    "--ref", rich_help_panel=INPUT,
+    help="Reference: a BVH clip on the model's skeleton, or a training clip's name. Default: the (first) training clip."
+)]
+Clips = Annotated[Optional[str], typer.Option(
+    "--clips", rich_help_panel=SAMPLING,
+    help="A model of several clips: draw only on these (names, comma-separated; `sinmdm info RUN` lists them). "
+    "Default: all of them.",
 )]
 N = Annotated[int, typer.Option("--n", min=1, rich_help_panel=SAMPLING, help="How many motions to write.")]
 Seed = Annotated[int, typer.Option(

@@ -3,6 +3,7 @@ crowd. Each parses, calls one function of :mod:`sinmdm.apps`, and writes what it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,15 +25,18 @@ from ..apps.edit import (
 )
 from ..apps.generate import generate as generate_motions
 from ..apps.transfer import transfer as transfer_motions
+from ..base.errors import SinmdmError
 from ..model.runs import Run, parse_length, write_json
+from ..sampling.plan import DEFAULT_TRANSITION_SECONDS, sequence_captions, sequence_spans
 from ..sampling.sample import DEFAULT_STEPS
-from .common import free_folder, load_run, render_videos, sampling_progress, write_all
+from .common import free_folder, load_run, render_videos, sampling_plan, sampling_progress, write_all
 from .options import (
     LENGTH_HELP,
     OUTPUT,
     SAMPLING,
     Backend,
     Cleanup,
+    Clips,
     CrowdLayout,
     Device,
     DeviceOption,
@@ -51,9 +55,10 @@ from .options import (
 
 def generate(
     model: ModelDir = None,
-    length: Annotated[str, typer.Option(
-        "--length", rich_help_panel=SAMPLING, help=f"Length of each motion: {LENGTH_HELP} of the training clip."
-    )] = "1x",
+    length: Annotated[Optional[str], typer.Option(
+        "--length", rich_help_panel=SAMPLING,
+        help=f"Length of each motion: {LENGTH_HELP} of the training clip (all of them, for several). Default: 1x.",
+    )] = None,
     n: N = 1,
     seed: Seed = 0,
     steps: Steps = DEFAULT_STEPS,
@@ -61,6 +66,16 @@ def generate(
         "--loop", rich_help_panel=SAMPLING, help="Make each motion loop seamlessly (its last frame flows into its first)."
     )] = False,
     plan: Plan = True,
+    clips: Clips = None,
+    sequence: Annotated[Optional[str], typer.Option(
+        "--sequence", rich_help_panel=SAMPLING,
+        help="Play the clips in this order, as CLIP:LENGTH spans (walk:5s,roar:2s,walk:5s; lengths in frames, "
+        "seconds or multiples of that clip); the motion lasts as long as the spans together.",
+    )] = None,
+    transition: Annotated[str, typer.Option(
+        "--transition", rich_help_panel=SAMPLING,
+        help="With --sequence: how long the model moves on its own from one clip into the next (frames or seconds).",
+    )] = f"{DEFAULT_TRANSITION_SECONDS:g}s",
     out: Out = None,
     cleanup: Cleanup = True,
     render: Render = False,
@@ -74,15 +89,28 @@ def generate(
 ) -> None:
     """Generate new motions of any length from a trained model.
 
-    Writes DIR/generate_<i>.bvh on the training skeleton.
+    Writes DIR/generate_<i>.bvh on the training skeleton. A model of several clips draws
+    on all of them (or those of --clips) and moves between them, or plays them in the
+    order of --sequence (then DIR/generate_sequence.json records the spans, and --render
+    captions each frame with its clip).
     """
     run = load_run(model, Device.cpu if backend == Backend.onnx else device)
-    folder = free_folder(out or run.path / "samples", "generate", n, render, force)
-    frames = parse_length(length, run.train_frames, run.layout.fps)
+    request = sampling_plan(run, clips, sequence, transition, plan)
+    if request.sequence and length is not None:
+        raise SinmdmError("--sequence sets the length (its spans together): give --length or --sequence, not both")
+    frames = request.frames or parse_length(length or "1x", run.train_frames, run.layout.fps)
+    record = ("generate_sequence.json",) if request.sequence else ()
+    folder = free_folder(out or run.path / "samples", "generate", n, render, force, record)
     with sampling_progress("generate", n, steps, run) as on_step:
-        motions = generate_motions(run, n, frames, steps=steps, seed=seed, loop=loop, plan=plan, cleanup=cleanup,
+        motions = generate_motions(run, n, frames, steps=steps, seed=seed, loop=loop,
+                                   plan=request if plan else False, cleanup=cleanup,
                                    backend=backend.value, on_step=on_step)
-    write_all(folder, "generate", motions, render)
+    captions = sequence_captions(request, run.clip_names) if request.sequence else None
+    write_all(folder, "generate", motions, render, captions=captions)
+    if request.sequence:
+        write_json(folder / record[0], {"spans": sequence_spans(request, run.clip_names), "transition": request.transition,
+                                        "fps": run.layout.fps, "loop": loop})
+        typer.echo(str(folder / record[0]))
 
 
 def expand(
@@ -212,6 +240,11 @@ def crowd(
         help="Sampling steps; fewer than elsewhere by default, as a crowd is many samples.",
     )] = CROWD_STEPS,
     plan: Plan = True,
+    clips: Annotated[Optional[str], typer.Option(
+        "--clips", rich_help_panel=SAMPLING,
+        help="A model of several clips: share the individuals among these clips (names, comma-separated), each "
+        "playing one, in turn; crowd.json says which. Default: every individual draws on all of them.",
+    )] = None,
     out: Out = None,
     cleanup: Cleanup = True,
     render: Annotated[bool, typer.Option(
@@ -226,12 +259,13 @@ def crowd(
     DIR/crowd.json with every individual's position, heading and time offset.
     """
     run = load_run(model, device)
+    request = replace(sampling_plan(run, clips, None, "0", plan), each=True)
     others = ("crowd.json", "crowd.mp4") if render else ("crowd.json",)
     folder = free_folder(out or run.path / "samples", "crowd", n, False, force, others)
     frames = parse_length(length, run.train_frames, run.layout.fps)
     with sampling_progress("crowd", n, steps, run) as on_step:
         result = make_crowd(run, n, frames, layout=layout.value, spacing=spacing, time_offset=time_offset, seed=seed,
-                            steps=steps, plan=plan, cleanup=cleanup, on_step=on_step)
+                            steps=steps, plan=request if plan else False, cleanup=cleanup, on_step=on_step)
     write_all(folder, "crowd", result.individuals)
     write_json(folder / "crowd.json", result.record)
     typer.echo(str(folder / "crowd.json"))

@@ -16,7 +16,6 @@ from .common import load_run, refuse_existing
 from .options import (
     MODEL,
     OUTPUT,
-    Clip,
     Contacts,
     Device,
     Force,
@@ -62,7 +61,10 @@ Stretch = Annotated[float, typer.Option(
 
 
 def train(
-    clip: Clip,
+    clips: Annotated[list[Path], typer.Argument(
+        help="BVH clip(s): several clips of one skeleton are learned together (each named by its file stem).",
+        show_default=False, metavar="CLIP...",
+    )],
     steps: TrainSteps = None,
     minutes: Minutes = None,
     device: TrainDevice = Device.auto,
@@ -79,28 +81,37 @@ def train(
     window: Window = None,
     variance: Variance = TrainSettings.variance,
     stretch: Stretch = TrainSettings.stretch,
+    balance: Annotated[bool, typer.Option(
+        "--balance", rich_help_panel=MODEL,
+        help="Several clips: learn each as much as the others (default: in proportion to its length).",
+    )] = False,
 ) -> None:
-    """Train a single-motion diffusion model on one BVH clip.
+    """Train a single-motion diffusion model on one BVH clip, or on several clips of one
+    creature together.
 
     Writes the run folder: model.pt (weights, loadable with torch.load(weights_only=True)),
     config.json, features.json (feature layout and normalisation), clip.bvh (the training
-    clip), loss.png, then preview.bvh and preview.gif (a sample beside the clip), and
-    records it as the latest run. Ctrl-C stops after the current step and leaves a
-    checkpoint that --resume continues.
+    clip; clips/<name>.bvh for several), loss.png, then preview.bvh and preview.gif (a
+    sample beside the clip), and records it as the latest run. Clips at other frame rates
+    are resampled to the first one's training rate; clips on another skeleton are
+    refused. The training budget is the same for any number of clips. Ctrl-C stops after
+    the current step and leaves a checkpoint that --resume continues.
     """
     from ..apps.preview import write_preview
     from ..model.train import train as run_training
 
-    settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window, stretch=stretch, variance=variance)
+    settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window, stretch=stretch, variance=variance,
+                             balance=balance)
     settings.steps = steps if steps is not None else (None if minutes is not None else settings.steps)
     settings.minutes = minutes
     where = pick_device(device.value)
     path, finished = run_training(
-        clip, out or default_run_dir(clip), settings, device=where, fps=fps,
+        clips, out or default_run_dir(clips), settings, device=where, fps=fps,
         contacts=split_names(contacts), preset=preset, up=value(up), resume=resume, force=force,
     )
     if not finished:
-        typer.echo(f"stopped; checkpoint saved in {path}. Continue with: sinmdm train {clip} --out {path} --resume")
+        names = " ".join(str(c) for c in clips)
+        typer.echo(f"stopped; checkpoint saved in {path}. Continue with: sinmdm train {names} --out {path} --resume")
         raise typer.Exit(130)
     write_preview(Run.load(path, where), seed)
     typer.echo(f"trained: {path}")

@@ -28,11 +28,14 @@ class Known:
 @dataclass
 class LowPass:
     """ILVR guidance: while the next timestep is above ``until``, the sample's frequencies
-    slower than ``factor`` frames are replaced by those of the noised ``reference``."""
+    slower than ``factor`` frames are replaced by those of the noised ``reference``.
+    ``weight`` (broadcastable to the sample, from 0 to 1; None is 1 everywhere) says how
+    much of them each frame takes: where it is 0, the model moves freely."""
 
     reference: Array
     factor: int = 2
     until: int = 20
+    weight: Optional[Array] = None
 
 
 def add_noise(xp: Any, alpha_bar: Array, signal_scale: float, x0: Array, noise: Array) -> Array:
@@ -85,7 +88,10 @@ class DDIMScheduler:
         if guide is not None and t_prev > guide.until:
             assert low_pass is not None, "low-pass guidance needs a low_pass function"
             ref = add_noise(self.xp, self.alpha_bar[t_prev], self.config.signal_scale, guide.reference, draw())
-            x = x - low_pass(x, guide.factor, wrap) + low_pass(ref, guide.factor, wrap)
+            if guide.weight is None:
+                x = x - low_pass(x, guide.factor, wrap) + low_pass(ref, guide.factor, wrap)
+            else:
+                x = x + guide.weight * (low_pass(ref, guide.factor, wrap) - low_pass(x, guide.factor, wrap))
         return x
 
     def denoise(

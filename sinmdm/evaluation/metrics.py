@@ -10,7 +10,8 @@ distance of those vectors.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -70,9 +71,14 @@ def window_sums(d: np.ndarray, window: int) -> np.ndarray:
 def coverage(d: np.ndarray, scale: float, window: int = COVERAGE_WINDOW) -> dict[float, float]:
     """Share of the input's windows (rows of ``d``) matched by some sample window with a
     mean per-frame cost below each threshold (in motion scales)."""
-    window = min(window, d.shape[0], d.shape[1])
-    best = window_sums(d, window).min(axis=1) / window
+    best = closest_windows(d, min(window, d.shape[0], d.shape[1]))
     return {t: float((best < t * scale).mean()) for t in COVERAGE_THRESHOLDS}
+
+
+def closest_windows(d: np.ndarray, window: int) -> np.ndarray:
+    """For each input window (rows of ``d``), the mean per-frame cost of its closest
+    sample window."""
+    return window_sums(d, window).min(axis=1) / window
 
 
 def local_diversity(d: np.ndarray, scale: float, window: int = LOCAL_WINDOW) -> float:
@@ -248,6 +254,8 @@ class Report:
     jerk_input: float
     samples: int
     frames: int
+    clip_coverage: list[list[float]]  # per sample, per clip: the share of the clip's windows covered
+    clip_coverage_together: list[float]  # per clip: the share covered by the samples together
 
     @property
     def sliding_ratios(self) -> list[float]:
@@ -285,28 +293,40 @@ def self_replay(reference: np.ndarray, scale: float) -> tuple[float, float]:
     return replay(distances(reference, reference), scale, min_lag=round(SELF_REPLAY_GAP_SECONDS * METRIC_FPS))
 
 
-def evaluate(reference: Motion, samples: list[Motion], contacts: list[int]) -> Report:
-    """All metrics for ``samples`` against the ``reference`` clip, averaged over samples."""
-    ref = metric_features(reference)
-    scale = motion_scale(ref)
+def evaluate(reference: Motion | Sequence[Motion], samples: list[Motion], contacts: list[int]) -> Report:
+    """All metrics for ``samples`` against the ``reference`` clip (or clips, on one
+    skeleton, scored as one: windows that would span two clips are not counted, and each
+    clip's own figures are weighted by its frames), averaged over samples."""
+    clips = [reference] if isinstance(reference, Motion) else list(reference)
+    own_feats = [metric_features(c) for c in clips]
+    ref = np.concatenate(own_feats)
+    lengths = np.array([len(f) for f in own_feats])
+    scale = _per_frame(own_feats, motion_scale, lengths)
+    window = min(COVERAGE_WINDOW, len(ref), min(s.n_frames for s in samples))
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    rows = [np.arange(a, max(a, b - window + 1)) for a, b in zip(starts[:-1], starts[1:])]  # whole windows per clip
     feats = [metric_features(s) for s in samples]
-    per = {"cov": [], "gd": [], "ld": [], "replay": []}
+    best, per = [], {"gd": [], "ld": [], "replay": []}
     for f in feats:
         d = distances(ref, f)
-        cov = coverage(d, scale)
-        per["cov"].append([cov[t] for t in COVERAGE_THRESHOLDS])
+        best.append(closest_windows(d, window))
         per["gd"].append(global_diversity(d, scale))
         per["ld"].append(local_diversity(d, scale))
         per["replay"].append(replay(d, scale))
-    size = reference.skeleton.size
-    planted = planted_heights(reference, contacts)
-    cov = np.mean(per["cov"], axis=0)
+    best = np.stack(best)  # (samples, clip windows): the closest sample window's mean cost
+    valid = np.concatenate(rows)
+    cov = [float((best[:, valid] < t * scale).mean()) for t in COVERAGE_THRESHOLDS]
+    threshold = COVERAGE_THRESHOLDS[1] * scale
+    joined = replace(clips[0], rotations=np.concatenate([c.rotations for c in clips]),
+                     translations=np.concatenate([c.translations for c in clips]))
+    size = clips[0].skeleton.size
+    planted = planted_heights(joined, contacts)
     replays = np.mean(per["replay"], axis=0)
     own = self_replay(ref, scale)
     return Report(
-        coverage_strict=float(cov[0]),
-        coverage=float(cov[1]),
-        coverage_loose=float(cov[2]),
+        coverage_strict=cov[0],
+        coverage=cov[1],
+        coverage_loose=cov[2],
         global_diversity=float(np.mean(per["gd"])),
         local_diversity=float(np.mean(per["ld"])),
         inter_sample_diversity=inter_sample_diversity(feats, scale),
@@ -315,9 +335,24 @@ def evaluate(reference: Motion, samples: list[Motion], contacts: list[int]) -> R
         self_replay_seconds=own[0],
         self_replay_long_share=own[1],
         sliding=[float(np.mean([foot_sliding(s, contacts, planted, size, b) for s in samples])) for b in SLIDING_BANDS],
-        sliding_input=[foot_sliding(reference, contacts, planted, size, b) for b in SLIDING_BANDS],
+        sliding_input=[_per_frame(clips, lambda c: foot_sliding(c, contacts, planted, size, b)) for b in SLIDING_BANDS],
         jerk=float(np.mean([jerk(s) for s in samples])),
-        jerk_input=jerk(reference),
+        jerk_input=clips_jerk(clips),
         samples=len(samples),
         frames=int(np.mean([s.n_frames for s in samples])),
+        clip_coverage=[[float((best[i, r] < threshold).mean()) for r in rows] for i in range(len(samples))],
+        clip_coverage_together=[float((best[:, r].min(axis=0) < threshold).mean()) for r in rows],
     )
+
+
+def clips_jerk(clips: Sequence[Motion]) -> float:
+    """:func:`jerk` of clips on one skeleton, each on its own, weighted by its frames."""
+    return _per_frame(clips, jerk)
+
+
+def _per_frame(clips: Sequence, figure: Callable, frames: Optional[Sequence[int]] = None) -> float:
+    """``figure`` of each clip, weighted by its frames (a single clip's own figure, exactly)."""
+    if len(clips) == 1:
+        return figure(clips[0])
+    weights = frames if frames is not None else [c.n_frames for c in clips]
+    return float(np.average([figure(c) for c in clips], weights=weights))

@@ -1,7 +1,9 @@
-"""Training crops of one clip: random, optionally time-stretched windows of its features,
-each frame weighted so every frame of the clip counts the same."""
+"""Training crops of one or more clips: random, optionally time-stretched windows of their
+features, each frame weighted so every frame counts the same."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 import torch
 
@@ -9,8 +11,9 @@ from .features import FeatureLayout
 
 
 class CropSampler:
-    """Random, optionally time-stretched crops of one clip's features, made in one
-    batched gather (no loop over crops or frames), each with per-frame loss weights.
+    """Random, optionally time-stretched crops of the clips' features (laid end to end,
+    ``bounds`` marking where each clip starts), made in one batched gather (no loop over
+    crops or frames), each with per-frame loss weights. A crop never spans two clips.
 
     Uniform crop starts would see a clip's first and last frames in almost no crop (the
     last frame of a 384-frame clip in 1 of 257 crops of 128 frames, a middle one in 128),
@@ -18,25 +21,43 @@ class CropSampler:
     uniformly from an interval half a crop wider at each end and clamped to the clip,
     which brings every frame to at least half the mean share; the weights (the mean
     share over the frame's own, measured once on many crops) even out the rest, so every
-    frame of the clip counts the same in expectation.
+    frame counts the same in expectation. Several clips are drawn in proportion to their
+    length, so every frame of every clip counts the same; with ``balance`` each clip is
+    drawn equally often and counts the same as a whole (its frames evened out within it).
     """
 
-    def __init__(self, raw: torch.Tensor, layout: FeatureLayout, crop: int, stretch: float) -> None:
+    def __init__(
+        self, raw: torch.Tensor, layout: FeatureLayout, crop: int, stretch: float,
+        bounds: Optional[list[int]] = None, balance: bool = False,
+    ) -> None:
         self.raw, self.layout, self.crop, self.stretch = raw, layout, crop, stretch
         self.velocity = layout.slices["velocity"]
         self.mean = torch.as_tensor(layout.mean, dtype=raw.dtype, device=raw.device)
         self.std = torch.as_tensor(layout.std, dtype=raw.dtype, device=raw.device)
+        edges = torch.tensor(bounds if bounds is not None else [0, raw.shape[0]], dtype=torch.int64)
+        self.offsets, self.lengths = edges[:-1], edges[1:] - edges[:-1]
+        lengths = self.lengths.double()
+        self.chance = torch.full_like(lengths, 1.0 / len(lengths)) if balance else lengths / lengths.sum()
         where, _ = self._positions(1 << 14, torch.Generator().manual_seed(0))
         share = torch.bincount(where.round().long().flatten(), minlength=raw.shape[0]).double()
-        self.frame_weight = (share.mean() / share.clamp(min=1)).to(raw.device, raw.dtype)
+        clip = torch.repeat_interleave(torch.arange(len(lengths)), self.lengths)
+        sums = torch.zeros(len(lengths), dtype=torch.float64).index_add_(0, clip, share)
+        mean = (sums / lengths)[clip] if balance else share.mean()
+        self.frame_weight = (mean / share.clamp(min=1)).to(raw.device, raw.dtype)
 
     def _positions(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch, crop) fractional source frames of the crops, and (batch,) their speeds."""
-        frames = self.raw.shape[0]
         speed = 1 + self.stretch * (2 * torch.rand(batch, generator=generator) - 1)
+        if len(self.lengths) == 1:
+            frames, offset = int(self.lengths[0]), 0
+            longest = torch.tensor((frames - 1) / max(self.crop - 1, 1))
+        else:  # which clip each crop comes from
+            clip = torch.multinomial(self.chance, batch, replacement=True, generator=generator)
+            frames, offset = self.lengths[clip].to(speed.dtype), self.offsets[clip].to(speed.dtype)
+            longest = (frames - 1) / max(self.crop - 1, 1)
         # A crop at speed s covers (crop - 1) * s source frames; clips too short for that
         # play slower.
-        speed = torch.minimum(speed, torch.tensor((frames - 1) / max(self.crop - 1, 1)))
+        speed = torch.minimum(speed, longest)
         span = (self.crop - 1) * speed
         room = frames - 1 - span
         start = (torch.rand(batch, generator=generator) * (room + span) - span / 2).clamp(min=0)
@@ -44,7 +65,7 @@ class CropSampler:
         # Unstretched crops start on a frame: a fractional start would blend neighbouring
         # frames and blur the clip's fastest detail.
         start = torch.where(speed == 1, start.floor(), start)
-        return start[:, None] + torch.arange(self.crop)[None] * speed[:, None], speed
+        return (start + offset)[:, None] + torch.arange(self.crop)[None] * speed[:, None], speed
 
     def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch, crop, C) normalised crops and (batch, crop) their frames' loss weights."""

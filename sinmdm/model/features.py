@@ -21,7 +21,7 @@ the spine (docs/decisions.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -85,25 +85,35 @@ class FeatureLayout:
     @classmethod
     def from_motion(cls, motion: Motion, contact_points: list[int]) -> FeatureLayout:
         """The layout of ``motion`` (at the rate the model will see) and its statistics."""
-        skeleton = motion.skeleton
+        return cls.from_motions([motion], contact_points)
+
+    @classmethod
+    def from_motions(cls, motions: Sequence[Motion], contact_points: list[int]) -> FeatureLayout:
+        """The layout of clips on one skeleton at one rate, with statistics over all their
+        frames (each clip encoded on its own, so no velocity spans two clips); the
+        trajectory starts where the first clip's does."""
+        first = motions[0]
+        skeleton = first.skeleton
+        rotations = np.concatenate([m.rotations for m in motions])
+        translations = np.concatenate([m.translations for m in motions])
         positioned = skeleton.positioned_joints
         traj = int(positioned[0]) if len(positioned) else -1
-        moving = np.ptp(motion.translations, axis=0).max(axis=-1) > VARYING * skeleton.size
+        moving = np.ptp(translations, axis=0).max(axis=-1) > VARYING * skeleton.size
         pos_joints = np.array([j for j in positioned.tolist() if j != traj and moving[j]], dtype=np.int64)
         layout = cls(
             skeleton=skeleton,
             rot_joints=skeleton.rotating_joints,
             traj_joint=traj,
-            heading_axis=_heading_axis(skeleton.frame @ motion.rotations[:, traj]) if traj >= 0 else 2,
+            heading_axis=_heading_axis(skeleton.frame @ rotations[:, traj]) if traj >= 0 else 2,
             pos_joints=pos_joints,
             contact_points=np.asarray(contact_points, dtype=np.int64),
-            rest_translations=motion.translations.mean(axis=0),
-            start=(skeleton.frame @ motion.translations[0, traj])[[0, 2]] if traj >= 0 else np.zeros(2),
-            fps=motion.fps,
+            rest_translations=translations.mean(axis=0),
+            start=(skeleton.frame @ first.translations[0, traj])[[0, 2]] if traj >= 0 else np.zeros(2),
+            fps=first.fps,
             mean=np.zeros(0),
             std=np.zeros(0),
         )
-        features = layout.encode(motion)
+        features = np.concatenate([layout.encode(m) for m in motions])
         spread = features.std(axis=0)
         rot = layout.slices["rot"]
         if layout.n_rot:

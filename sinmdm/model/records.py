@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..anim.motion import Motion
+from ..anim.clipset import ClipSet
 from ..base.atomic import atomic_write
 from ..base.version import __version__
 from .runs import CONFIG, LOSS_PLOT, STATS, write_json
@@ -17,7 +17,8 @@ from .state import TrainState
 
 
 def write_records(
-    out: Path, clip: Path, motion: Motion, state: TrainState, seconds: float, finished: bool, device: torch.device
+    out: Path, paths: list[Path], clips: ClipSet, state: TrainState, seconds: float, finished: bool,
+    device: torch.device,
 ) -> None:
     """features.json, config.json and the loss curve, beside the checkpoint."""
     layout, config = state.layout, state.config
@@ -25,9 +26,10 @@ def write_records(
     write_json(
         out / CONFIG,
         {
-            "clip": str(clip),
-            "fps": motion.fps,
-            "frames": motion.n_frames,
+            "clip": str(paths[0]),
+            "clips": [{"name": n, "file": str(p), "frames": m.n_frames} for n, p, m in zip(clips.names, paths, clips.motions)],
+            "fps": layout.fps,
+            "frames": int(clips.bounds[-1]),
             "contacts": [layout.skeleton.point_names[p] for p in layout.contact_points],
             "model": config.to_dict(),
             "receptive_field": config.receptive_field,

@@ -8,12 +8,13 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 
 from ..anim.bvh import read_bvh
+from ..anim.clipset import ClipSet, clip_names
 from ..anim.motion import Motion
 from ..base.atomic import atomic_write
 from ..base.errors import SinmdmError
@@ -27,7 +28,8 @@ LATEST = RUNS_ROOT / "latest"  # a text file holding the path of the newest run
 CHECKPOINT = "model.pt"
 CONFIG = "config.json"
 STATS = "features.json"
-CLIP = "clip.bvh"
+CLIP = "clip.bvh"  # a one-clip run's copy of its clip
+CLIPS = "clips"  # the folder of a several-clip run's copies, one <name>.bvh each
 LOSS_PLOT = "loss.png"
 PREVIEW = "preview.bvh"
 PREVIEW_VIDEO = "preview.gif"
@@ -70,8 +72,16 @@ def _lock(handle: Any) -> None:
     fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def default_run_dir(clip: Path) -> Path:
-    return RUNS_ROOT / clip.stem
+def default_run_dir(clips: list[Path]) -> Path:
+    """runs/<clip name>; for several clips, their names joined by '+'."""
+    return RUNS_ROOT / "+".join(clip_names(clips))
+
+
+def clip_files(run_dir: Path, names: Sequence[str]) -> list[Path]:
+    """Where a run keeps its copies of the clips it was trained on."""
+    if len(names) == 1:
+        return [run_dir / CLIP]
+    return [run_dir / CLIPS / f"{name}.bvh" for name in names]
 
 
 def record_latest(run_dir: Path) -> None:
@@ -142,23 +152,32 @@ class Run:
     step: int
     device: torch.device
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
-    _clip: Optional[Motion] = field(default=None, repr=False)
+    clip_names: tuple[str, ...] = ("clip",)
+    _clips: Optional[ClipSet] = field(default=None, repr=False)
+
+    def clip_set(self) -> ClipSet:
+        """The training clips (the run's copies, see :func:`clip_files`) at the model's frame
+        rate, on the model's skeleton (its up axis and body size)."""
+        if self._clips is None:
+            skeleton = self.layout.skeleton
+            motions = []
+            for path in clip_files(self.path, self.clip_names):
+                motion = read_bvh(path, up=skeleton.up).resample(self.layout.fps)
+                difference = skeleton.difference(motion.skeleton)
+                if difference:
+                    raise SinmdmError(f"{path}: not the clip this model was trained on: {difference}")
+                motions.append(replace(motion, skeleton=skeleton))
+            self._clips = ClipSet(self.clip_names, tuple(motions))
+        return self._clips
 
     def clip(self) -> Motion:
-        """The training clip (the run's copy, CLIP) at the model's frame rate, on the
-        model's skeleton (its up axis and body size)."""
-        if self._clip is None:
-            skeleton = self.layout.skeleton
-            motion = read_bvh(self.path / CLIP, up=skeleton.up).resample(self.layout.fps)
-            difference = skeleton.difference(motion.skeleton)
-            if difference:
-                raise SinmdmError(f"{self.path / CLIP}: not the clip this model was trained on: {difference}")
-            self._clip = replace(motion, skeleton=skeleton)
-        return self._clip
+        """The training clip; for a run on several clips, all of them one after another
+        (:meth:`ClipSet.joined`)."""
+        return self.clip_set().joined()
 
-    def clip_features(self) -> np.ndarray:
-        """The training clip's normalised features (frames, channels)."""
-        return self.layout.normalise(self.layout.encode(self.clip()))
+    def clip_features(self) -> list[np.ndarray]:
+        """Each training clip's normalised features (frames, channels)."""
+        return [self.layout.normalise(self.layout.encode(m)) for m in self.clip_set().motions]
 
     @classmethod
     def load(cls, path: Path, device: torch.device) -> Run:
@@ -172,4 +191,15 @@ class Run:
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise SinmdmError(f"{path / CHECKPOINT}: checkpoint is incomplete or does not fit this sinmdm ({exc})") from None
         network.eval()
-        return cls(path, network, layout, config, int(state["train_frames"]), int(state["step"]), device, diffusion)
+        names = tuple(state.get("clips") or [_old_clip_name(path)])
+        return cls(path, network, layout, config, int(state["train_frames"]), int(state["step"]), device, diffusion,
+                   names)
+
+
+def _old_clip_name(run_dir: Path) -> str:
+    """The clip name of a run written before runs recorded their clips' names: the stem of
+    the file config.json says it was trained on."""
+    try:
+        return clip_names([Path(json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))["clip"])])[0]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "clip"

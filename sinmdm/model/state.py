@@ -34,6 +34,7 @@ class TrainSettings:
     window: Optional[int] = None  # frames each block attends to; None: see auto_window
     velocity: float = 10.0  # weight of the alpha-bar-weighted velocity loss
     variance: float = 0.999  # the network works in the clip's principal axes holding this share
+    balance: bool = False  # several clips: draw each equally often (default: in proportion to its length)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class TrainState:
     step: int = 0
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0  # training time of the earlier sessions of a resumed run
+    clips: list[str] = field(default_factory=list)  # the clips' names, in training order
 
     @classmethod
     def create(
@@ -81,6 +83,7 @@ class TrainState:
         state.generator.set_state(saved["generator"].cpu())
         torch.set_rng_state(saved["torch_rng"].cpu())
         state.step, state.losses, state.seconds = int(saved["step"]), list(saved["losses"]), float(saved["seconds"])
+        state.clips = [str(c) for c in saved.get("clips", [])]
         return state
 
     def save(self, path: Path, seconds: float) -> None:
@@ -103,6 +106,7 @@ class TrainState:
             "settings": asdict(self.settings),
             "layout": self.layout.to_dict(),
             "train_frames": self.train_frames,
+            "clips": self.clips,
             "sinmdm_version": __version__,
         }
 

@@ -1,5 +1,5 @@
-"""Training on one clip: random crops, AdamW, an EMA of the weights, periodic atomic
-checkpoints, resume, and a clean stop on Ctrl-C or SIGTERM. :class:`TrainState` is what a
+"""Training on one clip (or several of one skeleton): random crops, AdamW, an EMA of the
+weights, periodic atomic checkpoints, resume, and a clean stop on Ctrl-C or SIGTERM. :class:`TrainState` is what a
 checkpoint holds; :class:`TrainLoop` runs one small step at a time (as
 openai/improved-diffusion's ``TrainLoop``). How the defaults were chosen:
 docs/decisions.md."""
@@ -11,16 +11,15 @@ import signal
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..anim.bvh import read_bvh
+from ..anim.clipset import ClipSet, read_clips
 from ..anim.contacts import choose_contacts
-from ..anim.motion import Motion
 from ..anim.presets import resolve_preset
 from ..base.atomic import atomic_write
 from ..base.errors import SinmdmError
@@ -30,7 +29,7 @@ from .diffusion import Diffusion
 from .features import FeatureLayout, principal_axes
 from .network import ModelConfig
 from .records import write_records
-from .runs import CHECKPOINT, CLIP, record_latest, run_lock
+from .runs import CHECKPOINT, clip_files, record_latest, run_lock
 from .state import TrainSettings, TrainState, update_ema
 
 WIDEST_WINDOW = ModelConfig.window  # the model's own default window is the widest
@@ -131,49 +130,57 @@ def _progress(console: Console) -> Progress:
 
 
 def _start(
-    clip: Path, out: Path, settings: TrainSettings, device: torch.device, fps: Optional[float],
+    paths: list[Path], out: Path, settings: TrainSettings, device: torch.device, fps: Optional[float],
     contacts: Optional[list[str]], preset: Optional[str], up: Optional[str], resume: bool, force: bool,
-) -> tuple[Motion, TrainState]:
-    """The clip at its training rate and the state to train: restored from the run's
+) -> tuple[ClipSet, TrainState]:
+    """The clips at their training rate and the state to train: restored from the run's
     checkpoint (``resume``), or new."""
     if resume:
         saved = load_checkpoint(out / CHECKPOINT, device)
         layout = FeatureLayout.from_dict(saved["layout"])
-        motion = read_bvh(clip, up=layout.skeleton.up).at_training_rate(fps)
-        diff = layout.skeleton.difference(motion.skeleton)
+        clips = read_clips(paths, layout.skeleton.up, layout.fps)
+        diff = layout.skeleton.difference(clips.motions[0].skeleton)
         if diff:
-            raise SinmdmError(f"{clip}: not the clip this run was trained on: {diff}")
+            raise SinmdmError(f"{paths[0]}: not the clip this run was trained on: {diff}")
+        names = list(saved.get("clips") or clips.names)
+        if list(clips.names) != names:
+            raise SinmdmError(f"this run was trained on the clips {', '.join(names)}; resume it with those, in that order")
         own = TrainSettings(**saved["settings"])
         settings = replace(own, steps=settings.steps, minutes=settings.minutes)
         # the size it was trained with
-        return replace(motion, skeleton=layout.skeleton), TrainState.restore(saved, settings, device)
-    motion = read_bvh(clip, up=up).at_training_rate(fps)
+        clips = ClipSet(clips.names, tuple(replace(m, skeleton=layout.skeleton) for m in clips.motions))
+        return clips, TrainState.restore(saved, settings, device)
+    clips = read_clips(paths, up, fps)
     if (out / CHECKPOINT).exists() and not force:
         raise SinmdmError(
             f"{out} already holds a trained run: pass --resume to continue it, --force to start again, or choose --out"
         )
-    joints, _ = choose_contacts(motion, contacts, resolve_preset(motion.skeleton, preset))
-    layout = FeatureLayout.from_motion(motion, joints)
+    joints, _ = choose_contacts(clips.joined(), contacts, resolve_preset(clips.motions[0].skeleton, preset))
+    layout = FeatureLayout.from_motions(clips.motions, joints)
     basis = None
     if settings.variance < 1:
-        axes = principal_axes(layout.normalise(layout.encode(motion)), settings.variance, settings.width)
+        features = np.concatenate([layout.normalise(layout.encode(m)) for m in clips.motions])
+        axes = principal_axes(features, settings.variance, settings.width)
         basis = torch.as_tensor(axes, dtype=torch.float32) if axes.shape[1] < layout.n_channels else None
-    window = settings.window or auto_window(motion.n_frames, settings.blocks)
+    window = settings.window or auto_window(clips.shortest, settings.blocks)
     config = ModelConfig(layout.n_channels, width=settings.width, blocks=settings.blocks, window=window,
                          rank=0 if basis is None else basis.shape[1])
-    return motion, TrainState.create(config, basis, settings, layout, motion.n_frames, device)
+    state = TrainState.create(config, basis, settings, layout, int(clips.bounds[-1]), device)
+    state.clips = list(clips.names)
+    return clips, state
 
 
-def _check_length(clip: Path, motion: Motion, config: ModelConfig) -> None:
-    if motion.n_frames < config.receptive_field:
-        raise SinmdmError(
-            f"{clip}: {motion.length_text} is shorter than the model's "
-            f"receptive field ({config.receptive_field} frames); try fewer --blocks or a higher --fps"
-        )
+def _check_length(paths: list[Path], clips: ClipSet, config: ModelConfig) -> None:
+    for path, motion in zip(paths, clips.motions):
+        if motion.n_frames < config.receptive_field:
+            raise SinmdmError(
+                f"{path}: {motion.length_text} is shorter than the model's "
+                f"receptive field ({config.receptive_field} frames); try fewer --blocks or a higher --fps"
+            )
 
 
 def train(
-    clip: Path,
+    clips: Path | Sequence[Path],
     out: Path,
     settings: TrainSettings,
     *,
@@ -186,38 +193,58 @@ def train(
     force: bool = False,
     console: Optional[Console] = None,
 ) -> tuple[Path, bool]:
-    """Train on ``clip`` into the run folder ``out``. Returns the folder and whether the
-    run finished (False when it was stopped and left resumable). ``force`` starts afresh
-    over an existing run; the folder is locked against a second training meanwhile. ``up``
-    is the clip's up axis (default: detected; see :mod:`sinmdm.anim.body`). The preview
-    is made after training, by :func:`sinmdm.apps.preview.write_preview`."""
+    """Train on one clip, or on several clips of one skeleton together, into the run
+    folder ``out``. Returns the folder and whether the run finished (False when it was
+    stopped and left resumable). ``force`` starts afresh over an existing run; the folder
+    is locked against a second training meanwhile. ``up`` is the clips' up axis (default:
+    detected on the first; see :mod:`sinmdm.anim.body`). The preview is made after
+    training, by :func:`sinmdm.apps.preview.write_preview`."""
     console = console or Console(stderr=True)
-    motion, state = _start(clip, out, settings, device, fps, contacts, preset, up, resume, force)
-    _check_length(clip, motion, state.config)
+    paths = [clips] if isinstance(clips, Path) else list(clips)
+    clip_set, state = _start(paths, out, settings, device, fps, contacts, preset, up, resume, force)
+    _check_length(paths, clip_set, state.config)
     with run_lock(out):
         if not resume:
-            out.mkdir(parents=True, exist_ok=True)
-            with atomic_write(out / CLIP, "wb") as copy_out:
-                copy_out.write(clip.read_bytes())
-        crops = CropSampler(torch.as_tensor(state.layout.encode(motion), dtype=torch.float32, device=device),
-                            state.layout, min(state.settings.crop, motion.n_frames), state.settings.stretch)
-        _describe(console, clip, motion, state, crops.crop, device)
+            _copy_clips(paths, clip_set, out)
+        raw = np.concatenate([state.layout.encode(m) for m in clip_set.motions])
+        crops = CropSampler(torch.as_tensor(raw, dtype=torch.float32, device=device), state.layout,
+                            min(state.settings.crop, clip_set.shortest), state.settings.stretch,
+                            clip_set.bounds.tolist(), state.settings.balance)
+        _describe(console, paths, clip_set, state, crops.crop, device)
         loop = TrainLoop(state, crops, out / CHECKPOINT, device)
         finished = loop.run(console)
-        write_records(out, clip, motion, state, loop.seconds(), finished, device)
+        write_records(out, paths, clip_set, state, loop.seconds(), finished, device)
         record_latest(out)
     return out, finished
 
 
-def _describe(console: Console, clip: Path, motion: Motion, state: TrainState, crop: int, device: torch.device) -> None:
+def _copy_clips(paths: list[Path], clips: ClipSet, out: Path) -> None:
+    """The run's own copies of its clips (see :func:`sinmdm.model.runs.clip_files`)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path, target in zip(paths, clip_files(out, clips.names)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(target, "wb") as copy_out:
+            copy_out.write(path.read_bytes())
+
+
+def _describe(
+    console: Console, paths: list[Path], clips: ClipSet, state: TrainState, crop: int, device: torch.device
+) -> None:
     layout, config = state.layout, state.config
-    console.print(
-        f"[bold]{clip.name}[/]: {motion.length_text}, {layout.n_channels} feature channels, "
-        f"contacts: {', '.join(layout.skeleton.point_names[p] for p in layout.contact_points) or 'none'}"
-    )
+    fps = layout.fps
+    contact_names = ", ".join(layout.skeleton.point_names[p] for p in layout.contact_points) or "none"
+    if len(paths) == 1:
+        console.print(f"[bold]{paths[0].name}[/]: {clips.motions[0].length_text}, {layout.n_channels} feature channels, "
+                      f"contacts: {contact_names}")
+    else:
+        share = "each clip drawn equally often" if state.settings.balance else "each clip drawn in proportion to its length"
+        console.print(f"[bold]{len(paths)} clips[/] at {fps:g} fps ({share}), {layout.n_channels} feature channels, "
+                      f"contacts: {contact_names}")
+        for name, motion in zip(clips.names, clips.motions):
+            console.print(f"  {name}: {motion.n_frames} frames ({motion.duration:.1f} s)")
     console.print(
         f"model: {state.network.parameter_count() / 1e6:.2f} M parameters, {config.blocks} blocks, window {config.window}, "
-        f"receptive field {config.receptive_field} frames ({config.receptive_field / motion.fps:.2f} s), "
+        f"receptive field {config.receptive_field} frames ({config.receptive_field / fps:.2f} s), "
         f"{config.rank or config.channels} feature directions; "
         f"crops of {crop} frames, batch {state.settings.batch}, on {device.type}"
     )

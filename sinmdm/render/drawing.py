@@ -82,8 +82,11 @@ class Panel:
 
     PIECES = 12  # grid lines are cut into pieces so the perspective clips them cleanly
 
-    def __init__(self, ax, actors: Sequence[Actor], camera: Camera, aspect: float, height_px: float, title: str) -> None:
-        self.actors, self.camera, self.floor = actors, camera, camera.floor
+    def __init__(
+        self, ax, actors: Sequence[Actor], camera: Camera, aspect: float, height_px: float, title: str,
+        captions: Optional[Sequence[str]] = None,
+    ) -> None:
+        self.actors, self.camera, self.floor, self.captions = actors, camera, camera.floor, captions
         scale = scene_scale(actors)
         ax.set_xlim(-aspect, aspect)
         ax.set_ylim(-1, 1)
@@ -140,7 +143,8 @@ class Panel:
         self.marks.set_offsets(shadow[touching] if touching.any() else np.zeros((0, 2)))
 
         self._update_grid(frame)
-        self.counter.set_text(f"{frame + 1}/{total}")
+        caption = f"{self.captions[min(frame, len(self.captions) - 1)]}   " if self.captions else ""
+        self.counter.set_text(f"{caption}{frame + 1}/{total}")
 
     def _update_grid(self, frame: int) -> None:
         centre = self.camera.target[min(frame, len(self.camera.target) - 1)]
@@ -197,7 +201,7 @@ class Canvas:
         for k, (scene, camera) in enumerate(cells):
             r, c = divmod(k, cols)
             ax = self.figure.add_axes((c / cols, 1 - (r + 1) / rows, 1 / cols, 1 / rows))
-            self.panels.append(Panel(ax, scene.actors, camera, cell_w / cell_h, cell_h, scene.title))
+            self.panels.append(Panel(ax, scene.actors, camera, cell_w / cell_h, cell_h, scene.title, scene.captions))
 
     def pixels(self) -> np.ndarray:
         self.canvas.draw()

@@ -85,10 +85,12 @@ def bone_colours(a: Actor) -> np.ndarray:
 # ----------------------------------------------------------------------------- output
 @dataclass
 class Scene:
-    """What one panel shows: its actors and a title."""
+    """What one panel shows: its actors, a title, and optionally a caption per frame
+    (say, which clip a span of a --sequence plays)."""
 
     actors: list[Actor]
     title: str = ""
+    captions: Optional[Sequence[str]] = None
 
 
 def floor_height(actors: Sequence[Actor]) -> float:

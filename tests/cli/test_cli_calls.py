@@ -14,12 +14,14 @@ import sinmdm.cli.sampling as sampling_cli
 from sinmdm.apps.crowd import Crowd
 from sinmdm.cli.app import run
 from sinmdm.diffusion.config import DiffusionConfig
+from sinmdm.sampling.plan import Plan
 
 
 @pytest.fixture
 def fake_run(tmp_path, monkeypatch):
     """A stand-in run (90 frames at 30 fps) that every command of the two modules loads."""
-    stub = SimpleNamespace(path=tmp_path, train_frames=90, layout=SimpleNamespace(fps=30.0), diffusion=DiffusionConfig())
+    stub = SimpleNamespace(path=tmp_path, train_frames=90, layout=SimpleNamespace(fps=30.0), diffusion=DiffusionConfig(),
+                           clip_names=("clip",))
     devices = []
     for module in (sampling_cli, evaluation_cli):
         monkeypatch.setattr(module, "load_run", lambda model, device: devices.append(device) or stub)
@@ -59,7 +61,7 @@ def test_crowd_passes_its_options(fake_run, monkeypatch, tmp_path):
     [(args, kwargs)] = calls
     assert args == (fake_run, 5, 90)
     assert {k: kwargs[k] for k in ("layout", "spacing", "time_offset", "seed", "steps", "plan", "cleanup")} == dict(
-        layout="grid", spacing=30.0, time_offset=0.5, seed=2, steps=16, plan=True, cleanup=True)
+        layout="grid", spacing=30.0, time_offset=0.5, seed=2, steps=16, plan=Plan(each=True), cleanup=True)
     assert (tmp_path / "o" / "crowd.json").is_file()
     assert run(["crowd", "--layout", "ring"]) == 2  # a choice outside the Enum is refused before any work
     assert len(calls) == 1
@@ -111,7 +113,7 @@ def test_train_passes_its_settings_and_previews_after(monkeypatch, tmp_path):
     assert code == 0
     [(args, kwargs)] = calls
     settings = args[2]
-    assert (args[0], args[1]) == (Path(clip), tmp_path / "run")
+    assert (args[0], args[1]) == ([Path(clip)], tmp_path / "run")
     assert (settings.steps, settings.minutes, settings.width, settings.blocks, settings.window) == (12, None, 64, 3, 5)
     assert (settings.variance, settings.stretch, settings.seed) == (0.99, 0.1, 3)
     assert kwargs["up"] == "z" and kwargs["contacts"] == ["A", "B"] and kwargs["device"].type == "cpu"

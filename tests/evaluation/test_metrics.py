@@ -162,3 +162,19 @@ def test_evaluate_on_copies_reports_perfect_faithfulness():
     assert report.replay_seconds == pytest.approx(motion.duration, abs=0.05) and report.replay_long_share == 1.0
     assert report.sliding_ratios == pytest.approx([1.0] * 4) or report.sliding == [0.0] * 4
     assert set(report.to_dict()) >= {"coverage", "jerk_ratio", "sliding_ratio", "sliding_ratios", "replay_seconds"}
+
+
+def test_several_clips_are_scored_each_and_together_without_windows_across_them():
+    a = parse_bvh(synthetic_bvh(90, seed=4, smooth=True).encode())
+    b = parse_bvh(synthetic_bvh(60, seed=5, smooth=True).encode())
+    b = Motion(a.skeleton, b.rotations, b.translations, b.frame_time)
+    report = evaluate([a, b], [a, b], [])
+    # Each sample is one clip: together they cover both; no window that would span the
+    # two clips (which no sample plays) is counted.
+    assert report.clip_coverage_together == [1.0, 1.0]
+    assert report.clip_coverage[0][0] == 1.0 and report.clip_coverage[1][1] == 1.0
+    assert report.clip_coverage[0][1] < 0.5 and report.clip_coverage[1][0] < 0.5
+    assert report.coverage == pytest.approx(np.mean(report.clip_coverage, axis=0) @ [61, 31] / 92)
+    assert report.jerk_input == pytest.approx((jerk(a) * 90 + jerk(b) * 60) / 150)
+    one = evaluate(a, [a, b], [])
+    assert one.clip_coverage_together == [1.0] and one.to_dict() == evaluate([a], [a, b], []).to_dict()

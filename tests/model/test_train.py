@@ -21,7 +21,8 @@ from sinmdm.model.diffusion import Diffusion
 from sinmdm.model.runs import Run, parse_length
 from sinmdm.model.state import TrainSettings
 from sinmdm.model.train import auto_window, train
-from sinmdm.sampling.sample import plan_guide, sample_features, shuffled_plans, to_motions
+from sinmdm.sampling.plan import plan_guide, shuffled_plans
+from sinmdm.sampling.sample import sample_features, to_motions
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)
 
@@ -189,7 +190,7 @@ def test_looping_sample_flows_from_last_frame_into_first(clip, tmp_path):
 
 def test_a_plan_plays_every_frame_of_the_clip_once_per_pass_in_pieces():
     clip = np.arange(100, dtype=np.float64)[:, None] * np.ones((1, 3))
-    plans = shuffled_plans(clip, 3, 250, 20, np.random.default_rng(0))
+    plans = shuffled_plans([clip], 3, 250, 20, np.random.default_rng(0))
     assert plans.shape == (3, 250, 3)
     frames = plans[..., 0].astype(int)
     for plan in frames:
@@ -199,7 +200,7 @@ def test_a_plan_plays_every_frame_of_the_clip_once_per_pass_in_pieces():
         lengths = np.diff(np.concatenate([[0], jumps, [100]]))
         assert len(lengths) <= 5 and lengths.min() >= 10  # 5 pieces of 20 on average, none under half
     assert len({tuple(plan) for plan in frames}) == 3  # each sample its own order
-    again = shuffled_plans(clip, 3, 250, 20, np.random.default_rng(0))
+    again = shuffled_plans([clip], 3, 250, 20, np.random.default_rng(0))
     assert np.array_equal(plans, again)
 
 
@@ -211,7 +212,7 @@ def test_plan_and_free_sampling(clip, tmp_path, monkeypatch):
     # Each batch is guided by its own samples' plans, made from the training clip.
     guide = plan_guide(run, 3, 70, seed=1)
     assert guide.reference.shape == (3, 70, run.layout.n_channels)
-    gaps = np.abs(guide.reference.numpy()[:, :, None] - run.clip_features()[None, None]).max(axis=-1)
+    gaps = np.abs(guide.reference.numpy()[:, :, None] - run.clip_features()[0][None, None]).max(axis=-1)
     assert gaps.min(axis=-1).max() < 1e-5  # every planned frame is a frame of the clip
     seen = []
     original = Diffusion.sample
