@@ -38,18 +38,19 @@ class CropSampler:
         self.offsets, self.lengths = edges[:-1], edges[1:] - edges[:-1]
         lengths = self.lengths.double()
         self.chance = torch.full_like(lengths, 1.0 / len(lengths)) if balance else lengths / lengths.sum()
-        where, _ = self._positions(1 << 14, torch.Generator().manual_seed(0))
+        where, _, _ = self._positions(1 << 14, torch.Generator().manual_seed(0))
         share = torch.bincount(where.round().long().flatten(), minlength=raw.shape[0]).double()
         clip = torch.repeat_interleave(torch.arange(len(lengths)), self.lengths)
         sums = torch.zeros(len(lengths), dtype=torch.float64).index_add_(0, clip, share)
         mean = (sums / lengths)[clip] if balance else share.mean()
         self.frame_weight = (mean / share.clamp(min=1)).to(raw.device, raw.dtype)
 
-    def _positions(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, crop) fractional source frames of the crops, and (batch,) their speeds."""
+    def _positions(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(batch, crop) fractional source frames of the crops, and (batch,) their speeds
+        and clips."""
         speed = 1 + self.stretch * (2 * torch.rand(batch, generator=generator) - 1)
         if len(self.lengths) == 1:
-            frames, offset = int(self.lengths[0]), 0
+            frames, offset, clip = int(self.lengths[0]), 0, torch.zeros(batch, dtype=torch.long)
             longest = torch.tensor((frames - 1) / max(self.crop - 1, 1))
         else:  # which clip each crop comes from
             clip = torch.multinomial(self.chance, batch, replacement=True, generator=generator)
@@ -65,12 +66,13 @@ class CropSampler:
         # Unstretched crops start on a frame: a fractional start would blend neighbouring
         # frames and blur the clip's fastest detail.
         start = torch.where(speed == 1, start.floor(), start)
-        return (start + offset)[:, None] + torch.arange(self.crop)[None] * speed[:, None], speed
+        return (start + offset)[:, None] + torch.arange(self.crop)[None] * speed[:, None], speed, clip
 
-    def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, crop, C) normalised crops and (batch, crop) their frames' loss weights."""
+    def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(batch, crop, C) normalised crops, and (batch, crop) their frames' loss weights
+        and clips."""
         frames = self.raw.shape[0]
-        where, speed = self._positions(batch, generator)
+        where, speed, clip = self._positions(batch, generator)
         where = where.to(self.raw.device)
         lo = where.floor().long().clamp(0, frames - 1)
         hi = (lo + 1).clamp(max=frames - 1)
@@ -79,4 +81,5 @@ class CropSampler:
         # Velocities are per frame: a crop played faster covers more ground per frame.
         crops[..., self.velocity] *= speed.to(crops)[:, None, None]
         weights = self.frame_weight[where.round().long().clamp(0, frames - 1)]
-        return (crops - self.mean) / self.std, weights
+        labels = clip.to(self.raw.device)[:, None].expand(-1, self.crop)
+        return (crops - self.mean) / self.std, weights, labels

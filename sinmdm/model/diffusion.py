@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from ..diffusion.config import DiffusionConfig
 from ..diffusion.scheduler import DDIMScheduler, Known, LowPass, add_noise
 
-Network = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Network = Callable[..., torch.Tensor]  # (x_t, t) -> x0, or (x_t, t, labels) -> x0
 
 
 class Diffusion:
@@ -37,9 +37,12 @@ class Diffusion:
         """The noisy network input at t for clean features x0 (normalised units)."""
         return add_noise(torch, self._ab(t, x0), self.scale, x0, noise)
 
-    def predict_x0(self, network: Network, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """The network's clean features (normalised units) from the noisy input x_t."""
-        return network(x_t, t) / self.scale
+    def predict_x0(
+        self, network: Network, x_t: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """The network's clean features (normalised units) from the noisy input x_t
+        (``labels`` (B, T): each frame's clip, for a network of several)."""
+        return (network(x_t, t) if labels is None else network(x_t, t, labels)) / self.scale
 
     def loss(
         self,
@@ -49,12 +52,13 @@ class Diffusion:
         noise: torch.Tensor,
         velocity: float = 0.0,
         weights: Optional[torch.Tensor] = None,
+        labels: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Per-sample loss (B,) in normalised units: the MSE of the predicted x0, plus
         ``velocity`` times the MSE of its frame-to-frame differences weighted by alpha-bar,
         so that clean-ish inputs, where jitter shows, are pushed to vary as the clip does
         and noisy ones are not over-penalised. ``weights`` (B, T) weigh the frames."""
-        pred = self.predict_x0(network, self.q_sample(x0, t, noise), t)
+        pred = self.predict_x0(network, self.q_sample(x0, t, noise), t, labels)
         weights = torch.ones(x0.shape[:2], dtype=x0.dtype, device=x0.device) if weights is None else weights
         loss = ((pred - x0).pow(2).mean(dim=2) * weights).mean(dim=1)
         if velocity and x0.shape[1] > 1:
@@ -84,20 +88,23 @@ class Diffusion:
         guide: Optional[LowPass] = None,
         circular: bool = False,
         padding: int = 0,
+        labels: Optional[torch.Tensor] = None,
         on_step: Optional[Callable[[int], None]] = None,
     ) -> torch.Tensor:
         """Draw samples (normalised features) with ``steps`` respaced steps of
         :meth:`DDIMScheduler.step`. ``circular`` treats the sequence as a loop by padding
         it with ``padding`` frames from its other end before each network call. Noise is
-        drawn on the CPU from ``generator``, so a seed gives the same sample on any device."""
+        drawn on the CPU from ``generator``, so a seed gives the same sample on any device.
+        ``labels`` (B, T) tell a network of several clips each frame's clip."""
         x = noise if noise is not None else torch.randn(shape, generator=generator, device="cpu")
         x = x.to(device)
         scheduler = DDIMScheduler(self.config, torch, eta)
         scheduler.set_timesteps(steps)
         model = _wrapped(network, padding) if circular else network
+        labels = None if labels is None else labels.to(device)
 
         def predict(x_t: torch.Tensor, t: int) -> torch.Tensor:
-            return self.predict_x0(model, x_t, torch.full((shape[0],), t, dtype=torch.long, device=device))
+            return self.predict_x0(model, x_t, torch.full((shape[0],), t, dtype=torch.long, device=device), labels)
 
         def draw() -> torch.Tensor:
             return torch.randn(x.shape, generator=generator, device="cpu").to(device)
@@ -124,10 +131,12 @@ def low_pass(x: torch.Tensor, factor: int, wrap: int = 0) -> torch.Tensor:
 def _wrapped(network: Network, padding: int) -> Network:
     """The network applied to a sequence closed into a loop."""
 
-    def call(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def call(x: torch.Tensor, t: torch.Tensor, *labels: torch.Tensor) -> torch.Tensor:
         pad = min(padding, x.shape[1])
-        looped = torch.cat([x[:, -pad:], x, x[:, :pad]], dim=1) if pad else x
-        out = network(looped, t)
-        return out[:, pad : pad + x.shape[1]] if pad else out
+        if pad:
+            x = torch.cat([x[:, -pad:], x, x[:, :pad]], dim=1)
+            labels = tuple(torch.cat([y[:, -pad:], y, y[:, :pad]], dim=1) for y in labels)
+        out = network(x, t, *labels)
+        return out[:, pad : out.shape[1] - pad] if pad else out
 
     return call

@@ -35,6 +35,7 @@ class ModelConfig:
     mlp_ratio: int = 4
     drop_path: float = 0.0  # stochastic depth of the last block (linearly less before it)
     rank: int = 0  # work in a fixed subspace of this many directions (0: all channels)
+    labels: int = 0  # clips the network is told apart per frame (0: one clip, no label)
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.window % 2 == 0:
@@ -136,7 +137,7 @@ class Block(nn.Module):
 
 
 class Denoiser(nn.Module):
-    """F(x_t, t): (B, T, C) noisy normalised features and timesteps (B,) -> (B, T, C).
+    """F(x_t, t[, labels]): (B, T, C) noisy normalised features and timesteps (B,) -> (B, T, C).
 
     With ``cfg.rank`` > 0 the input is projected on ``basis`` (C, rank), orthonormal
     columns saved with the weights, and the output lies in their span."""
@@ -159,11 +160,20 @@ class Denoiser(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg, rate) for rate in rates)
         self.norm = nn.LayerNorm(cfg.width, elementwise_affine=False)
         self.head = nn.Linear(cfg.width, inner)
+        if cfg.labels:  # one vector per clip and one for "any clip" (index cfg.labels), added to every frame
+            self.label = nn.Embedding(cfg.labels + 1, cfg.width)
+            nn.init.zeros_(self.label.weight)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``labels`` (B, T): each frame's clip, for a network of several clips (None, or
+        ``cfg.labels``, is any clip)."""
         cond = F.silu(self.time(timestep_embedding(t, self.cfg.width).to(x.dtype)))
         basis = self.basis.to(x.dtype) if self.basis is not None else None
         h = self.embed(x @ basis if basis is not None else x)
+        if self.cfg.labels:
+            if labels is None:
+                labels = torch.full(x.shape[:2], self.cfg.labels, dtype=torch.long, device=x.device)
+            h = h + self.label(labels).to(h.dtype)
         for block in self.blocks:
             h = block(h, cond)
         out = self.head(self.norm(h))

@@ -33,6 +33,7 @@ from .runs import CHECKPOINT, clip_files, record_latest, run_lock
 from .state import TrainSettings, TrainState, update_ema
 
 WIDEST_WINDOW = ModelConfig.window  # the model's own default window is the widest
+LABEL_DROP = 0.1  # several clips: the share of crops trained without their clip's label
 
 
 def auto_window(frames: int, blocks: int) -> int:
@@ -66,10 +67,16 @@ class TrainLoop:
 
     def forward_backward(self) -> float:
         s = self.state
-        x0, weights = self.crops(s.settings.batch, s.generator)
+        x0, weights, labels = self.crops(s.settings.batch, s.generator)
         t = torch.randint(0, self.diffusion.steps, (s.settings.batch,), generator=s.generator).to(self.device)
         noise = torch.randn(x0.shape, generator=s.generator).to(self.device)
-        loss = self.diffusion.loss(s.network, x0, t, noise, velocity=s.settings.velocity, weights=weights).mean()
+        if s.config.labels:  # some crops unlabelled, so the network also learns "any clip"
+            unlabelled = (torch.rand(s.settings.batch, generator=s.generator) < LABEL_DROP).to(self.device)
+            labels = labels.masked_fill(unlabelled[:, None], s.config.labels)
+        else:
+            labels = None
+        loss = self.diffusion.loss(s.network, x0, t, noise, velocity=s.settings.velocity, weights=weights,
+                                   labels=labels).mean()
         value = loss.item()
         if not math.isfinite(value):  # checked before the update, so no bad weights are saved
             saved = self.saved_step
@@ -164,7 +171,7 @@ def _start(
         basis = torch.as_tensor(axes, dtype=torch.float32) if axes.shape[1] < layout.n_channels else None
     window = settings.window or auto_window(clips.shortest, settings.blocks)
     config = ModelConfig(layout.n_channels, width=settings.width, blocks=settings.blocks, window=window,
-                         rank=0 if basis is None else basis.shape[1])
+                         rank=0 if basis is None else basis.shape[1], labels=len(paths) if len(paths) > 1 else 0)
     state = TrainState.create(config, basis, settings, layout, int(clips.bounds[-1]), device)
     state.clips = list(clips.names)
     return clips, state

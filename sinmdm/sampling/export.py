@@ -16,7 +16,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
@@ -39,8 +39,8 @@ class CleanPrediction(nn.Module):
         super().__init__()
         self.network, self.signal_scale = network, signal_scale
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.network(x_t, t) / self.signal_scale
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.network(x_t, t, labels) / self.signal_scale
 
 
 def export_onnx(run: Run, out: Path) -> dict[str, float]:
@@ -55,6 +55,11 @@ def export_onnx(run: Run, out: Path) -> dict[str, float]:
     frames = 3 * run.config.receptive_field + 7
     example = (torch.randn(2, frames, run.layout.n_channels), torch.tensor([500, 20]))
     batch, length = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("frames", min=2, max=1_000_000)
+    names, shapes = ["x_t", "t"], {"x_t": {0: batch, 1: length}, "t": {0: batch}}
+    if run.config.labels:  # a network of several clips takes each frame's clip too
+        example += (torch.randint(0, run.config.labels + 1, (2, frames)),)
+        names.append("labels")
+        shapes["labels"] = {0: batch, 1: length}
     temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -64,17 +69,17 @@ def export_onnx(run: Run, out: Path) -> dict[str, float]:
                 # export time (Salsa: 27 s against 18 s) and ONNX Runtime optimises the
                 # graph itself when it loads it (same step time either way).
                 module, example, dynamo=True, opset_version=OPSET, external_data=False, optimize=False,
-                input_names=["x_t", "t"], output_names=["x0"],
-                dynamic_shapes={"x_t": {0: batch, 1: length}, "t": {0: batch}}, verbose=False,
+                input_names=names, output_names=["x0"], dynamic_shapes=shapes, verbose=False,
             )
             program.save(str(temporary))
         seconds = time.perf_counter() - started
         # Check the file before it replaces anything: a shorter, odd-length random input.
         x = torch.randn(3, run.config.receptive_field + 5, run.layout.n_channels)
         t = torch.tensor([999, 400, 0])
+        labels = (torch.randint(0, run.config.labels + 1, x.shape[:2]),) if run.config.labels else ()
         with torch.no_grad():
-            want = module(x, t).numpy()
-        got = OnnxDenoiser(temporary)(x.numpy(), t.numpy())
+            want = module(x, t, *labels).numpy()
+        got = OnnxDenoiser(temporary)(x.numpy(), t.numpy(), *(y.numpy() for y in labels))
         difference = float(np.abs(got - want).max())
         os.replace(temporary, out)
     except SinmdmError:
@@ -116,7 +121,10 @@ def sidecar(run: Run, model: Path) -> dict:
             "inputs": {
                 "x_t": "float32 (batch, frames, channels): the noisy sample",
                 "t": "int64 (batch,): the timestep, 0..train_steps-1",
+                **({"labels": f"int64 (batch, frames): each frame's clip, 0..{run.config.labels - 1} "
+                              f"(clips), {run.config.labels}: any clip"} if run.config.labels else {}),
             },
+            "clips": list(run.clip_names),
             "output": "x0, float32 (batch, frames, channels): the predicted clean sample, normalised",
             "channels": run.layout.n_channels,
             "opset": OPSET,

@@ -68,13 +68,17 @@ class OnnxDenoiser:
         except Exception as exc:  # onnxruntime raises its own exception types
             raise SinmdmError(f"{model}: onnxruntime cannot load it: {exc}") from None
 
-    def __call__(self, x_t: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def __call__(self, x_t: np.ndarray, t: np.ndarray, labels: Optional[np.ndarray] = None) -> np.ndarray:
+        """``labels`` (B, T): each frame's clip, for a model of several clips (which must
+        have them: the any-clip label is the number of clips)."""
         feeds = {"x_t": np.ascontiguousarray(x_t, dtype=np.float32), "t": np.asarray(t, dtype=np.int64)}
+        if labels is not None:
+            feeds["labels"] = np.ascontiguousarray(labels, dtype=np.int64)
         return self.session.run(["x0"], feeds)[0]
 
 
 def sample(
-    network: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    network: Callable[..., np.ndarray],
     config: DiffusionConfig,
     shape: tuple[int, int, int],
     steps: int,
@@ -84,15 +88,17 @@ def sample(
     padding: int = 0,
     on_step: Optional[Callable[[int], None]] = None,
     guide: Optional[LowPass] = None,
+    labels: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """Normalised features (B, T, C), step for step as the torch sampler (the same
     :class:`DDIMScheduler` step). ``padding`` > 0 samples a loop (the sequence is padded
-    with that many frames from its other end for each call); ``guide`` holds numpy arrays."""
+    with that many frames from its other end for each call); ``guide`` holds numpy arrays;
+    ``labels`` (B, T) are each frame's clip, for a model of several clips."""
     scheduler = DDIMScheduler(config, np, eta)
     scheduler.set_timesteps(steps)
 
     def predict(x: np.ndarray, t: int) -> np.ndarray:
-        return _looped(network, x, np.full(shape[0], t, dtype=np.int64), padding)
+        return _looped(network, x, np.full(shape[0], t, dtype=np.int64), padding, labels)
 
     wrap = 2 * guide.factor if padding and guide is not None else 0  # a loop's slow motion runs on across its seam
     x = noise(shape).astype(np.float32)
@@ -122,9 +128,13 @@ def low_pass(x: np.ndarray, factor: int, wrap: int = 0) -> np.ndarray:
     return ((1 - lam) * down[:, left] + lam * down[:, right]).astype(x.dtype, copy=False)
 
 
-def _looped(network: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, t: np.ndarray, padding: int) -> np.ndarray:
+def _looped(
+    network: Callable[..., np.ndarray], x: np.ndarray, t: np.ndarray, padding: int, labels: Optional[np.ndarray]
+) -> np.ndarray:
+    extra = () if labels is None else (labels,)
     pad = min(padding, x.shape[1])
     if not pad:
-        return network(x, t)
-    out = network(np.concatenate([x[:, -pad:], x, x[:, :pad]], axis=1), t)
+        return network(x, t, *extra)
+    extra = tuple(np.concatenate([y[:, -pad:], y, y[:, :pad]], axis=1) for y in extra)
+    out = network(np.concatenate([x[:, -pad:], x, x[:, :pad]], axis=1), t, *extra)
     return out[:, pad : pad + x.shape[1]]

@@ -80,31 +80,39 @@ def shuffled_plans(
     end in a random order, pass after pass (each cut and ordered anew) until ``frames``
     long. Every part of every clip comes once per pass, in a different order in each
     plan; no piece spans two clips."""
-    whole = np.concatenate(clips)
-    offsets = np.concatenate([[0], np.cumsum([len(c) for c in clips])])
+    return np.concatenate(clips)[plan_frames([len(c) for c in clips], n, frames, piece, rng)]
+
+
+def plan_frames(lengths: Sequence[int], n: int, frames: int, piece: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, frames) the frames (of clips of ``lengths`` laid end to end) that
+    :func:`shuffled_plans` lays under each sample."""
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
     cuts = []  # per clip: its piece count and its shortest piece
-    for clip in clips:
-        pieces = min(len(clip), max(MIN_PIECES, round(len(clip) / max(piece, 1))))
-        cuts.append((pieces, len(clip) // (2 * pieces)))
+    for length in lengths:
+        pieces = min(length, max(MIN_PIECES, round(length / max(piece, 1))))
+        cuts.append((pieces, length // (2 * pieces)))
     plans = np.empty((n, frames), dtype=np.int64)
     for i in range(n):
         order, total = [], 0
         while total < frames:
             parts = []
-            for (pieces, shortest), start, length in zip(cuts, offsets[:-1], np.diff(offsets)):
+            for (pieces, shortest), start, length in zip(cuts, offsets[:-1], lengths):
                 share = rng.dirichlet(np.ones(pieces)) * (length - pieces * shortest)
                 ends = np.cumsum(shortest + np.floor(share).astype(np.int64))
                 ends[-1] = length
                 parts += [np.arange(a, b) + start for a, b in zip(np.concatenate([[0], ends[:-1]]), ends)]
             order += [parts[k] for k in rng.permutation(len(parts))]
-            total += len(whole)
+            total += int(offsets[-1])
         plans[i] = np.concatenate(order)[:frames]
-    return whole[plans]
+    return plans
 
 
-def plan_guide(run: Run, n: int, frames: int, seed: int, plan: Plan = Plan(), loop: bool = False) -> LowPass:
+def plan_guide(
+    run: Run, n: int, frames: int, seed: int, plan: Plan = Plan(), loop: bool = False
+) -> tuple[LowPass, Optional[torch.Tensor]]:
     """Guidance that makes each of ``n`` samples play every part of the training clips
-    (those of ``plan.clips``), or the clips of ``plan.sequence`` in its order.
+    (those of ``plan.clips``), or the clips of ``plan.sequence`` in its order; and, for a
+    network of several clips, each planned frame's clip (n, frames) to condition it on.
 
     Left alone, the model picks which of the clip's motifs a sample plays, and a sample
     often skips some: 20 samples at 2x covered 0.83 (Salsa), 0.75 (crab) and 0.71
@@ -125,19 +133,38 @@ def plan_guide(run: Run, n: int, frames: int, seed: int, plan: Plan = Plan(), lo
     piece = round(PIECE_FIELDS * field)
     weight = None
     if plan.sequence:
-        parts = [shuffled_plans([features[s.clip]], n, s.frames, piece, rng) for s in plan.sequence]
-        plans = np.concatenate(parts, axis=1)
+        parts = [plan_frames([len(features[s.clip])], n, s.frames, piece, rng) for s in plan.sequence]
+        plans = np.concatenate([features[s.clip][p] for s, p in zip(plan.sequence, parts)], axis=1)
+        clips = np.concatenate([np.full(p.shape, s.clip) for s, p in zip(plan.sequence, parts)], axis=1)
         weight = torch.as_tensor(transition_weight([s.frames for s in plan.sequence], plan.transition, loop),
                                  dtype=torch.float32, device=run.device)[None, :, None]
-    elif plan.each and plan.clips:
-        clips = run.clip_set()
-        plans = np.concatenate([shuffled_plans([features[clips.index(plan.clip_of(i))]], 1, frames, piece, rng)
-                                for i in range(n)])
     else:
         chosen = run.clip_set().select(plan.clips)
-        plans = shuffled_plans([features[i] for i in chosen], n, frames, piece, rng)
+        if plan.each and plan.clips:
+            per_sample = [[chosen[i % len(chosen)]] for i in range(n)]
+        else:
+            per_sample = [chosen] * n if n else []
+        rows = []
+        for use in _runs(per_sample):  # samples drawing on the same clips share one draw
+            frames_of = plan_frames([len(features[k]) for k in use[0]], len(use), frames, piece, rng)
+            rows += [(use[0], f) for f in frames_of]
+        plans = np.stack([np.concatenate([features[k] for k in use])[f] for use, f in rows])
+        clips = np.stack([np.asarray(use)[np.searchsorted(np.cumsum([len(features[k]) for k in use]), f, side="right")]
+                          for use, f in rows])
     reference = torch.as_tensor(plans, dtype=torch.float32, device=run.device)
-    return LowPass(reference, factor=max(2, field // 2), until=PLAN_UNTIL, weight=weight)
+    labels = torch.as_tensor(clips, dtype=torch.long) if run.config.labels else None
+    return LowPass(reference, factor=max(2, field // 2), until=PLAN_UNTIL, weight=weight), labels
+
+
+def _runs(per_sample: list[list[int]]) -> list[list[list[int]]]:
+    """Consecutive samples that draw on the same clips, grouped."""
+    groups: list[list[list[int]]] = []
+    for use in per_sample:
+        if groups and groups[-1][0] == use:
+            groups[-1].append(use)
+        else:
+            groups.append([use])
+    return groups
 
 
 def transition_weight(spans: Sequence[int], transition: int, loop: bool) -> np.ndarray:

@@ -49,8 +49,9 @@ def sample_features(
     diffusion = Diffusion(run.diffusion)
     generator = torch.Generator().manual_seed(seed)
     channels = run.layout.n_channels
+    labels = None
     if plan:
-        guide = plan_guide(run, n, frames, seed, _plan(plan), loop)
+        guide, labels = plan_guide(run, n, frames, seed, _plan(plan), loop)
     out = []
     for start in range(0, n, batch):
         size = min(batch, n - start)
@@ -66,6 +67,7 @@ def sample_features(
                 guide=_rows(guide, start, size),
                 circular=loop,
                 padding=run.config.receptive_field,
+                labels=None if labels is None else labels[start : start + size],
                 on_step=on_step,
             ).cpu()
         )
@@ -82,6 +84,16 @@ def _rows(guide: Optional[LowPass], start: int, size: int) -> Optional[LowPass]:
 
 def _plan(plan: bool | Plan) -> Plan:
     return plan if isinstance(plan, Plan) else Plan()
+
+
+def _onnx_labels(run: Run, labels: Optional[torch.Tensor], start: int, shape: tuple[int, ...]) -> Optional[np.ndarray]:
+    """A batch's labels for an exported network of several clips (which always takes
+    them): the plan's, or "any clip" without a plan."""
+    if not run.config.labels:
+        return None
+    if labels is None:
+        return np.full(shape[:2], run.config.labels, dtype=np.int64)
+    return labels[start : start + shape[0]].numpy()
 
 
 def _numpy(guide: LowPass) -> LowPass:
@@ -124,7 +136,7 @@ def sample_features_onnx(
     def noise(shape: tuple[int, ...]) -> np.ndarray:
         return torch.randn(shape, generator=generator).numpy()
 
-    guide = plan_guide(run, n, frames, seed, _plan(plan), loop) if plan else None
+    guide, labels = plan_guide(run, n, frames, seed, _plan(plan), loop) if plan else (None, None)
     out = []
     for start in range(0, n, batch):
         shape = (min(batch, n - start), frames, run.layout.n_channels)
@@ -132,6 +144,7 @@ def sample_features_onnx(
         out.append(onnx_sample(
             network, config, shape, steps, noise, padding=sidecar["sampler"]["loop_padding"] if loop else 0,
             on_step=on_step, guide=None if rows is None else _numpy(rows),
+            labels=_onnx_labels(run, labels, start, shape),
         ))
     return torch.from_numpy(np.concatenate(out))
 

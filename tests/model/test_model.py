@@ -83,3 +83,20 @@ def test_a_new_model_starts_as_a_per_frame_map():
     poked[0, 10] += 1
     changed = (net(poked, torch.tensor([5])) - net(x, torch.tensor([5]))).abs().amax(-1)[0] > 0
     assert changed.nonzero().flatten().tolist() == [10]
+
+
+def test_a_network_of_several_clips_is_told_each_frames_clip():
+    torch.manual_seed(0)
+    net = Denoiser(ModelConfig(channels=6, width=16, blocks=2, labels=3)).eval()
+    with torch.no_grad():
+        net.label.weight.normal_()
+        x, t = torch.randn(2, 20, 6), torch.tensor([10, 500])
+        anyclip = net(x, t, torch.full((2, 20), 3))
+        assert torch.equal(net(x, t), anyclip)  # no labels: any clip
+        first = net(x, t, torch.zeros(2, 20, dtype=torch.long))
+        assert not torch.allclose(first, anyclip)
+        mixed = torch.zeros(2, 20, dtype=torch.long)
+        mixed[:, 10:] = 1
+        out = net(x, t, mixed)
+        assert not torch.allclose(out[:, 15:], first[:, 15:])  # each frame its own clip
+    assert Denoiser(ModelConfig(channels=6, width=16, blocks=2)).__dict__["_modules"].get("label") is None

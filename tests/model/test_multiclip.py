@@ -17,6 +17,7 @@ from sinmdm.model.crops import CropSampler
 from sinmdm.model.runs import Run
 from sinmdm.model.state import TrainSettings
 from sinmdm.model.train import train
+from sinmdm.sampling.plan import Plan, Span, plan_guide
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)
 
@@ -31,15 +32,17 @@ def sampler(lengths: list[int], balance: bool, crop: int = 10, stretch: float = 
 
 @pytest.mark.parametrize("stretch", [0.0, 0.3])
 def test_crops_never_span_two_clips(stretch):
-    crops, _ = sampler([50, 30, 20], False, stretch=stretch)(4000, torch.Generator().manual_seed(0))
+    crops, _, labels = sampler([50, 30, 20], False, stretch=stretch)(4000, torch.Generator().manual_seed(0))
     first, last = crops[:, 0, 0].numpy(), crops[:, -1, 0].numpy()
     assert np.array_equal(np.digitize(first, [49.5, 79.5]), np.digitize(last, [49.5, 79.5]))
+    # each crop's frames are labelled with its clip
+    assert np.array_equal(labels.numpy(), np.repeat(np.digitize(first, [49.5, 79.5])[:, None], 10, axis=1))
 
 
 @pytest.mark.parametrize("balance", [False, True])
 def test_clips_are_learned_in_proportion_to_length_or_equally(balance):
     lengths = [120, 40]
-    crops, weights = sampler(lengths, balance)(20000, torch.Generator().manual_seed(1))
+    crops, weights, _ = sampler(lengths, balance)(20000, torch.Generator().manual_seed(1))
     from_first = (crops[:, 0, 0] < 120).double()
     expected = 0.5 if balance else 0.75
     assert abs(from_first.mean().item() - expected) < 0.02
@@ -72,6 +75,18 @@ def test_a_run_on_two_clips_knows_them_by_name(two_clips, tmp_path):
     assert run.train_frames == 100 and run.clip().n_frames == 100
     assert [len(f) for f in run.clip_features()] == [60, 40]
     assert load_checkpoint(out / "model.pt")["clips"] == ["walk", "idle"]
+    assert run.config.labels == 2  # the network is told each frame's clip
+    # The plan tells it: each planned frame is labelled with the clip it was taken from.
+    guide, labels = plan_guide(run, 3, 150, seed=0)
+    features = run.clip_features()
+    for k, clip in enumerate(features):
+        rows = guide.reference.numpy()[labels.numpy() == k]
+        gaps = np.abs(rows[:, None] - clip[None]).max(axis=-1).min(axis=1)
+        assert len(rows) and gaps.max() < 1e-5
+    guide, labels = plan_guide(run, 2, 50, seed=0, plan=Plan(sequence=(Span(1, 20), Span(0, 30)), transition=6))
+    assert labels.tolist() == [[1] * 20 + [0] * 30] * 2
+    _, none = plan_guide(run, 2, 50, seed=0, plan=Plan(clips=("idle",)))
+    assert (none == 1).all()
     with pytest.raises(SinmdmError, match="trained on the clips walk, idle; resume it with those"):
         train(two_clips[::-1], out, TrainSettings(steps=6, **TINY), device=torch.device("cpu"), resume=True)
 

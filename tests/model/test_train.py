@@ -90,7 +90,7 @@ def test_crops_weigh_every_frame_of_the_clip_the_same(stretch):
     frames, crop = 60, 24
     raw = torch.arange(frames, dtype=torch.float64)[:, None].repeat(1, 2)  # channel 0: the source frame
     layout = SimpleNamespace(slices={"velocity": slice(1, 2)}, mean=np.zeros(2), std=np.ones(2))
-    crops, weights = CropSampler(raw, layout, crop, stretch)(4096, torch.Generator().manual_seed(1))
+    crops, weights, _ = CropSampler(raw, layout, crop, stretch)(4096, torch.Generator().manual_seed(1))
     assert crops.shape == (4096, crop, 2) and weights.shape == (4096, crop)
     source = crops[..., 0].round().long().flatten()
     seen = torch.bincount(source, minlength=frames).double()
@@ -210,7 +210,8 @@ def test_plan_and_free_sampling(clip, tmp_path, monkeypatch):
     assert torch.equal(planned, sample_features(run, 3, 70, steps=6, seed=1, batch=2, plan=True))
     assert not torch.allclose(planned, sample_features(run, 3, 70, steps=6, seed=1, batch=2, plan=False))
     # Each batch is guided by its own samples' plans, made from the training clip.
-    guide = plan_guide(run, 3, 70, seed=1)
+    guide, labels = plan_guide(run, 3, 70, seed=1)
+    assert labels is None  # a one-clip network takes no labels
     assert guide.reference.shape == (3, 70, run.layout.n_channels)
     gaps = np.abs(guide.reference.numpy()[:, :, None] - run.clip_features()[0][None, None]).max(axis=-1)
     assert gaps.min(axis=-1).max() < 1e-5  # every planned frame is a frame of the clip

@@ -21,6 +21,7 @@ from sinmdm.diffusion.scheduler import LowPass
 from sinmdm.model.diffusion import Diffusion, low_pass
 from sinmdm.model.network import Denoiser, ModelConfig
 from sinmdm.model.runs import Run
+from sinmdm.sampling.export import export_onnx
 from sinmdm.sampling.onnx_sampler import OnnxDenoiser, read_sidecar
 from sinmdm.sampling.onnx_sampler import low_pass as numpy_low_pass
 from sinmdm.sampling.onnx_sampler import sample as numpy_sample
@@ -172,3 +173,36 @@ def _fake_sidecar(run_dir: Path) -> dict:
     from sinmdm.sampling.export import sidecar
 
     return sidecar(Run.load(run_dir, torch.device("cpu")), run_dir / "model.onnx")
+
+
+@needs_onnx
+def test_a_network_of_several_clips_exports_with_its_labels_and_samples_a_sequence_alike(tmp_path):
+    clips = [tmp_path / "walk.bvh", tmp_path / "idle.bvh"]
+    clips[0].write_text(synthetic_bvh(70, seed=3, smooth=True))
+    clips[1].write_text(synthetic_bvh(50, seed=4, smooth=True))
+    run_dir, _ = train(clips, tmp_path / "run", TrainSettings(steps=3, **SHORT), device=torch.device("cpu"))
+    run = Run.load(run_dir, torch.device("cpu"))
+    assert run.config.labels == 2
+    assert cli(["export", "--model", str(run_dir)]) == 0
+    assert "labels" in read_sidecar(run_dir / "model.onnx")["interface"]["inputs"]
+    common = ["--model", str(run_dir), "--sequence", "walk:40,idle:30", "--seed", "2", "--steps", "10", "--no-cleanup",
+              "--loop"]
+    assert cli(["generate", *common, "--out", str(tmp_path / "torch")]) == 0
+    assert cli(["generate", *common, "--out", str(tmp_path / "onnx"), "--backend", "onnx"]) == 0
+    a, b = read_bvh(tmp_path / "torch" / "generate_0.bvh"), read_bvh(tmp_path / "onnx" / "generate_0.bvh")
+    assert np.abs(a.world_positions() - b.world_positions()).max() < 1e-3 * a.skeleton.size
+    # The labels reach the exported graph: with the label vectors made to matter, each
+    # frame's clip changes the step, in torch and onnxruntime alike.
+    with torch.no_grad():
+        run.network.label.weight.normal_(0.0, 1.0, generator=torch.Generator().manual_seed(0))
+    path = tmp_path / "labelled.onnx"
+    export_onnx(run, path)
+    x = torch.randn(2, 45, run.layout.n_channels, generator=torch.Generator().manual_seed(1))
+    t = torch.tensor([700, 30])
+    session = OnnxDenoiser(path)
+    for labels in (torch.zeros(2, 45, dtype=torch.long), torch.tensor([[1] * 20 + [2] * 25, [0] * 45])):
+        with torch.no_grad():
+            want = Diffusion().predict_x0(run.network, x, t, labels).numpy()
+        assert np.abs(session(x.numpy(), t.numpy(), labels.numpy()) - want).max() <= 1e-4
+    other = session(x.numpy(), t.numpy(), np.ones((2, 45), dtype=np.int64))
+    assert np.abs(other - session(x.numpy(), t.numpy(), np.zeros((2, 45), dtype=np.int64))).max() > 1e-2
