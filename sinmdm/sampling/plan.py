@@ -136,8 +136,9 @@ def plan_guide(
         parts = [plan_frames([len(features[s.clip])], n, s.frames, piece, rng) for s in plan.sequence]
         plans = np.concatenate([features[s.clip][p] for s, p in zip(plan.sequence, parts)], axis=1)
         clips = np.concatenate([np.full(p.shape, s.clip) for s, p in zip(plan.sequence, parts)], axis=1)
-        weight = torch.as_tensor(transition_weight([s.frames for s in plan.sequence], plan.transition, loop),
-                                 dtype=torch.float32, device=run.device)[None, :, None]
+        free = transition_weight([s.frames for s in plan.sequence], plan.transition, loop)
+        clips[:, free < 1] = run.config.labels  # within a transition the network is told no clip
+        weight = torch.as_tensor(free, dtype=torch.float32, device=run.device)[None, :, None]
     else:
         chosen = run.clip_set().select(plan.clips)
         if plan.each and plan.clips:

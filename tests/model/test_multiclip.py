@@ -17,7 +17,7 @@ from sinmdm.model.crops import CropSampler
 from sinmdm.model.runs import Run
 from sinmdm.model.state import TrainSettings
 from sinmdm.model.train import train
-from sinmdm.sampling.plan import Plan, Span, plan_guide
+from sinmdm.sampling.plan import Plan, Span, plan_guide, transition_weight
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)
 
@@ -76,6 +76,7 @@ def test_a_run_on_two_clips_knows_them_by_name(two_clips, tmp_path):
     assert [len(f) for f in run.clip_features()] == [60, 40]
     assert load_checkpoint(out / "model.pt")["clips"] == ["walk", "idle"]
     assert run.config.labels == 2  # the network is told each frame's clip
+    assert (run.network.label.weight[:2].abs().sum(dim=1) > 0).all()  # and trained with each clip's label
     # The plan tells it: each planned frame is labelled with the clip it was taken from.
     guide, labels = plan_guide(run, 3, 150, seed=0)
     features = run.clip_features()
@@ -84,7 +85,9 @@ def test_a_run_on_two_clips_knows_them_by_name(two_clips, tmp_path):
         gaps = np.abs(rows[:, None] - clip[None]).max(axis=-1).min(axis=1)
         assert len(rows) and gaps.max() < 1e-5
     guide, labels = plan_guide(run, 2, 50, seed=0, plan=Plan(sequence=(Span(1, 20), Span(0, 30)), transition=6))
-    assert labels.tolist() == [[1] * 20 + [0] * 30] * 2
+    expected = np.array([1] * 20 + [0] * 30)
+    expected[transition_weight([20, 30], 6, loop=False) < 1] = 2  # within the transition: any clip
+    assert labels.tolist() == [expected.tolist()] * 2 and (expected == 2).sum() == 6
     _, none = plan_guide(run, 2, 50, seed=0, plan=Plan(clips=("idle",)))
     assert (none == 1).all()
     with pytest.raises(SinmdmError, match="trained on the clips walk, idle; resume it with those"):
