@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 
 from ..anim.bvh import read_bvh
+from ..anim.motion import Motion
 from ..apps.describe import describe_clip, describe_run, tree_text
+from ..sampling.plan import span_captions
 from .common import print_rows, refuse_existing, render_videos, write_motion
 from .options import (
     OUTPUT,
@@ -48,6 +52,24 @@ def info(
     if tree:
         typer.echo("\njoint tree (channels):")
         typer.echo(tree_text(skeleton))
+
+
+def _captions(path: Path, motion: Motion) -> Optional[list[str]]:
+    """Per-frame captions for a `generate --sequence` output: which clip each span plays,
+    from the generate_sequence.json beside it (None for any other file)."""
+    record_path = path.with_name("generate_sequence.json")
+    if not (path.name.startswith("generate_") and record_path.is_file()):
+        return None
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        captions = span_captions(record["spans"], int(record["transition"]))
+        rate = float(record["fps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not ours, or damaged: draw the file without captions
+    if round(len(captions) / rate * motion.fps) != motion.n_frames:
+        return None  # another length: the record is not this file's
+    where = np.minimum((np.arange(motion.n_frames) * rate / motion.fps).round().astype(int), len(captions) - 1)
+    return [captions[i] for i in where]
 
 
 def convert(
@@ -128,7 +150,9 @@ def render(
 
     Draws a ground grid, shadows and marks where feet rest on the floor. Several files
     go side by side (--layout grid) or into one scene (--layout scene, e.g. a crowd's
-    crowd_*.bvh). The file is written to a temporary name and renamed when complete.
+    crowd_*.bvh). A `generate --sequence` output (beside its generate_sequence.json) is
+    captioned with the clip each frame's span plays. The file is written to a temporary
+    name and renamed when complete.
     """
     from ..render.figures import Scene, actor
     from ..render.render import render_still
@@ -143,7 +167,7 @@ def render(
         title = f"{len(files)} files" if len(files) > 1 else files[0].name
         scenes = [Scene([actor(m, shade=i) for i, m in enumerate(motions)], title)]
     else:
-        scenes = [Scene([actor(m)], f.name) for f, m in zip(files, motions)]
+        scenes = [Scene([actor(m)], f.name, _captions(f, m)) for f, m in zip(files, motions)]
     view = {"camera": value(camera) or ("fixed" if scene else "follow"), "size": size, "azimuth": azimuth,
             "elevation": elevation}
     if still:

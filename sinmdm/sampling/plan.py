@@ -193,9 +193,14 @@ def sequence_spans(plan: Plan, names: Sequence[str]) -> list[dict]:
 def sequence_captions(plan: Plan, names: Sequence[str]) -> list[str]:
     """One caption per frame of a sequence: the clip its span plays, and 'A > B' where
     the model moves from one to the next (within ``transition`` / 2 of a border)."""
-    spans = sequence_spans(plan, names)
+    return span_captions(sequence_spans(plan, names), plan.transition)
+
+
+def span_captions(spans: Sequence[dict], transition: int) -> list[str]:
+    """:func:`sequence_captions` from the records of :func:`sequence_spans` (as
+    `generate --sequence` writes them to generate_sequence.json)."""
     captions = [span["clip"] for span in spans for _ in range(span["frames"])]
-    half = plan.transition // 2
+    half = transition // 2
     for before, after in zip(spans[:-1], spans[1:]):
         border = after["start"]
         for f in range(max(0, border - half), min(len(captions), border + half)):

@@ -74,3 +74,22 @@ def test_bad_requests_end_in_one_line_and_write_nothing(two_clip_run, tmp_path, 
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_render_captions_a_sequence_output_with_its_spans(two_clip_run, tmp_path, monkeypatch):
+    from sinmdm.cli import clips as clips_cli
+
+    out = tmp_path / "seq"
+    assert run(["generate", "--model", str(two_clip_run), "--sequence", "walk:1s,idle:1s", "--steps", "2",
+                "--out", str(out)]) == 0
+    seen = []
+    monkeypatch.setattr(clips_cli, "render_videos", lambda videos, fps, **kw: seen.extend(videos))
+    assert run(["render", str(out / "generate_0.bvh"), "--fps", "15"]) == 0
+    [(_, [scene])] = seen
+    assert len(scene.captions) == 30 and scene.captions[0] == "walk" and scene.captions[-1] == "idle"
+    assert "walk > idle" in scene.captions
+    other = tmp_path / "other.bvh"
+    other.write_bytes((out / "generate_0.bvh").read_bytes())  # not beside a record: no captions
+    seen.clear()
+    assert run(["render", str(other)]) == 0
+    assert seen[0][1][0].captions is None
