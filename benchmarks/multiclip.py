@@ -28,7 +28,7 @@ import torch
 from baseline import pieces
 from common import runs_folder, trained, write_rows  # puts the checkout on sys.path first
 
-from sinmdm.apps.generate import clean_motions, reference_jerk
+from sinmdm.apps.generate import clean_motions
 from sinmdm.evaluation.metrics import METRIC_FPS, clips_jerk, distances, evaluate, metric_features, window_sums
 from sinmdm.model.runs import Run
 from sinmdm.sampling.plan import DEFAULT_TRANSITION_SECONDS, Plan, Span
@@ -66,7 +66,7 @@ def mixing(run: Run, n: int, seconds: float) -> dict:
     contacts = run.layout.contact_points.tolist()
     frames = round(seconds * run.layout.fps)
     features = sample_features(run, n, frames)
-    samples = clean_motions(run, run.clip(), features, to_motions(run, features), jerk_limit=reference_jerk(run))
+    samples = clean_motions(run, None, features, to_motions(run, features))
     rng = np.random.default_rng(0)
     out = {}
     for kind, motions in (("sinmdm", samples), ("noisy", [pieces(clips, frames, rng) for _ in range(n)])):
@@ -87,7 +87,7 @@ def sequence(run: Run, n: int) -> dict:
     plan = Plan(sequence=spans, transition=round(DEFAULT_TRANSITION_SECONDS * fps))
     frames = sum(s.frames for s in spans)
     features = sample_features(run, n, frames, plan=plan)
-    motions = clean_motions(run, run.clip(), features, to_motions(run, features), jerk_limit=reference_jerk(run))
+    motions = clean_motions(run, None, features, to_motions(run, features))
     clip_feats = [metric_features(c) for c in run.clip_set().motions]
     starts = np.concatenate([[0], np.cumsum([s.frames for s in spans])])
     nearest = [[] for _ in spans]

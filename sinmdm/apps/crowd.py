@@ -20,7 +20,7 @@ from ..model.features import FeatureLayout
 from ..model.runs import Run
 from ..sampling.plan import Plan
 from ..sampling.sample import sample_features, to_motions
-from .generate import clean_motions, reference_jerk
+from .generate import clean_motions
 
 SPACING_SIZES = 1.5  # default spacing between individuals, in body sizes
 # A crowd is judged as a whole: 16 sampling steps keep almost all of its coverage and
@@ -151,12 +151,11 @@ def make_crowd(
     spots = placements(n, layout, spacing or SPACING_SIZES * body_size(run.layout), round(time_offset * fps), rng)
     longest = frames + max(p.offset for p in spots)
     features = sample_features(run, n, longest, steps=steps, seed=seed, plan=plan, on_step=on_step)
-    reference = run.clip()
     motions = to_motions(run, features)
     if cleanup:
-        motions = clean_motions(run, reference, features, motions, jerk_limit=reference_jerk(run))
+        motions = clean_motions(run, None, features, motions)
     individuals = [m.crop(p.offset, frames) for m, p in zip(motions, spots)]
-    diversity = diversity_between(reference, individuals)
+    diversity = diversity_between(run.clip(), individuals)
     record = {
         "model": str(run.path),
         "seed": seed,

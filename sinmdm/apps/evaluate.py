@@ -11,7 +11,7 @@ from ..evaluation.metrics import Report, evaluate
 from ..model.runs import Run
 from ..sampling.plan import Plan
 from ..sampling.sample import sample_features, to_motions
-from .generate import clean_motions, reference_jerk
+from .generate import clean_motions
 
 
 @dataclass
@@ -35,13 +35,12 @@ def evaluate_model(
     cleanup: bool = True,
     on_step: Optional[Callable[[int], None]] = None,
 ) -> Evaluation:
-    reference = run.clip()
     started = time.monotonic()
     features = sample_features(run, n, frames, steps=steps, seed=seed, plan=plan, on_step=on_step)
     raw = to_motions(run, features)
     seconds = time.monotonic() - started
     contacts = run.layout.contact_points.tolist()
-    samples = clean_motions(run, reference, features, raw, jerk_limit=reference_jerk(run)) if cleanup else raw
+    samples = clean_motions(run, None, features, raw) if cleanup else raw
     clips = run.clip_set().motions
     report = evaluate(clips, samples, contacts)
     return Evaluation(report, evaluate(clips, raw, contacts) if cleanup else report, seconds)

@@ -20,26 +20,28 @@ from ..sampling.sample import sample_features, sample_features_onnx, to_motions
 
 def clean_motions(
     run: Run,
-    reference: Motion,
+    reference: Optional[Motion],
     normalised: torch.Tensor,
     motions: list[Motion],
     given: Optional[np.ndarray] = None,
     loop: bool = False,
-    jerk_limit: Optional[float] = None,
 ) -> list[Motion]:
     """Each motion cleaned (smoothed, feet pinned; see :mod:`sinmdm.cleanup.pipeline`) with the
-    contacts its own features predict, at the heights the feet rest at in ``reference``.
-    ``given`` (frames, joints) marks parts to keep exactly; ``loop`` says each motion's
-    last frame flows into its first; ``jerk_limit`` is the jerk smoothing aims under
-    (default the reference's; a run on several clips gives theirs, each on its own, as
-    :func:`reference_jerk` does)."""
+    contacts its own features predict, at the heights the feet rest at in ``reference``
+    (None: the run's training clips, whose jerk smoothing aims under is taken clip by
+    clip, as their poses jump where :meth:`Run.clip` joins them). ``given`` (frames,
+    joints) marks parts to keep exactly; ``loop`` says each motion's last frame flows into
+    its first."""
+    if reference is None:
+        reference, limit = run.clip(), clips_jerk(run.clip_set().motions)
+    else:
+        limit = jerk(reference)
     contacts = run.layout.contact_points.tolist()
     planted = planted_heights(reference, contacts)
     drag = drag_speeds(reference, contacts, planted)
     swings = swing_floors(reference, contacts, planted)
     scores = run.layout.denormalise(normalised.double().numpy())[..., run.layout.slices["contact"]]
     fps = run.layout.fps
-    limit = jerk(reference) if jerk_limit is None else jerk_limit
     bends = limb_bends(reference, effectors(reference.skeleton, contacts))
     return [
         cleanup(m, contacts, hysteresis(s, fps), planted, given, drag, limit, loop, swings, bends)
@@ -67,11 +69,5 @@ def generate(
     features = sampler(run, n, frames, steps=steps, seed=seed, loop=loop, plan=plan, on_step=on_step)
     motions = to_motions(run, features)
     if cleanup:
-        motions = clean_motions(run, run.clip(), features, motions, loop=loop, jerk_limit=reference_jerk(run))
+        motions = clean_motions(run, None, features, motions, loop=loop)
     return motions
-
-
-def reference_jerk(run: Run) -> float:
-    """The jerk of the run's training clips, each on its own (where clips meet, the poses
-    of :meth:`Run.clip` jump)."""
-    return clips_jerk(run.clip_set().motions)

@@ -11,7 +11,7 @@ from ..model.runs import PREVIEW, PREVIEW_VIDEO, Run
 from ..render.figures import Scene, actor
 from ..render.render import render_video
 from ..sampling.sample import sample_features, to_motions
-from .generate import clean_motions, reference_jerk
+from .generate import clean_motions
 
 PREVIEW_SECONDS = 10.0  # preview.gif shows this much of the clip and of a sample
 PREVIEW_MAX_SECONDS = 30.0  # preview.bvh is as long as the clip, up to this (a long clip's would take minutes)
@@ -23,7 +23,7 @@ def write_preview(run: Run, seed: int = 0) -> tuple[Path, Path]:
     clip = run.clip()
     frames = min(clip.n_frames, round(PREVIEW_MAX_SECONDS * clip.fps))
     features = sample_features(run, 1, frames, seed=seed)
-    preview = clean_motions(run, clip, features, to_motions(run, features), jerk_limit=reference_jerk(run))[0]
+    preview = clean_motions(run, None, features, to_motions(run, features))[0]
     write_bvh(run.path / PREVIEW, preview)
     write_preview_video(run.clip_set().motions[0], preview, run.path / PREVIEW_VIDEO)
     return run.path / PREVIEW, run.path / PREVIEW_VIDEO

@@ -140,32 +140,33 @@ def plan_guide(
         clips[:, free < 1] = run.config.labels  # within a transition the network is told no clip
         weight = torch.as_tensor(free, dtype=torch.float32, device=run.device)[None, :, None]
     else:
-        chosen = run.clip_set().select(plan.clips)
-        if plan.each and plan.clips:
-            per_sample = [[chosen[i % len(chosen)]] for i in range(n)]
-        else:
-            per_sample = [chosen] * n if n else []
-        rows = []
-        for use in _runs(per_sample):  # samples drawing on the same clips share one draw
-            frames_of = plan_frames([len(features[k]) for k in use[0]], len(use), frames, piece, rng)
-            rows += [(use[0], f) for f in frames_of]
-        plans = np.stack([np.concatenate([features[k] for k in use])[f] for use, f in rows])
-        clips = np.stack([np.asarray(use)[np.searchsorted(np.cumsum([len(features[k]) for k in use]), f, side="right")]
-                          for use, f in rows])
+        plans, clips = _piece_plans(run, features, plan, n, frames, piece, rng)
     reference = torch.as_tensor(plans, dtype=torch.float32, device=run.device)
     labels = torch.as_tensor(clips, dtype=torch.long) if run.config.labels else None
     return LowPass(reference, factor=max(2, field // 2), until=PLAN_UNTIL, weight=weight), labels
 
 
-def _runs(per_sample: list[list[int]]) -> list[list[list[int]]]:
-    """Consecutive samples that draw on the same clips, grouped."""
-    groups: list[list[list[int]]] = []
+def _piece_plans(
+    run: Run, features: list[np.ndarray], plan: Plan, n: int, frames: int, piece: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, frames, C) shuffled pieces of the clips each sample draws on, and (n, frames)
+    the clip of each planned frame. Consecutive samples drawing on the same clips share
+    one :func:`plan_frames` draw (all of them, unless ``plan.each``)."""
+    chosen = run.clip_set().select(plan.clips)
+    per_sample = [[chosen[i % len(chosen)]] if plan.each and plan.clips else chosen for i in range(n)]
+    groups: list[tuple[list[int], int]] = []  # (clips, how many samples in a row draw on them)
     for use in per_sample:
         if groups and groups[-1][0] == use:
-            groups[-1].append(use)
+            groups[-1] = (use, groups[-1][1] + 1)
         else:
-            groups.append([use])
-    return groups
+            groups.append((use, 1))
+    plans, clips = [], []
+    for use, count in groups:
+        lengths = [len(features[k]) for k in use]
+        where = plan_frames(lengths, count, frames, piece, rng)
+        plans.append(np.concatenate([features[k] for k in use])[where])
+        clips.append(np.asarray(use)[np.searchsorted(np.cumsum(lengths), where, side="right")])
+    return np.concatenate(plans), np.concatenate(clips)
 
 
 def transition_weight(spans: Sequence[int], transition: int, loop: bool) -> np.ndarray:
