@@ -57,7 +57,8 @@ def generate(
     model: ModelDir = None,
     length: Annotated[Optional[str], typer.Option(
         "--length", rich_help_panel=SAMPLING,
-        help=f"Length of each motion: {LENGTH_HELP} of the training clip (all of them, for several). Default: 1x.",
+        help="Length of each motion: frames (600), seconds (10s) or a multiple (2x) of the training clip "
+        "(of all the clips together, for several). Default: 1x.",
     )] = None,
     n: N = 1,
     seed: Seed = 0,
