@@ -110,7 +110,7 @@ def ramp_frames(fps: float) -> int:
     return max(1, round(RAMP_SECONDS * fps))
 
 
-def _fade(length: int, ramp: int, fade_in: bool, fade_out: bool) -> np.ndarray:
+def fade(length: int, ramp: int, fade_in: bool, fade_out: bool) -> np.ndarray:
     """Weights (length,) of one given segment: 1 inside, rising from near 0 over ``ramp``
     frames at a side that meets generated frames. A segment shorter than two ramps fades
     over half of itself; a single frame stays 1."""
@@ -140,7 +140,7 @@ def _temporal_edit(reference: np.ndarray, source: np.ndarray, ramp: int) -> Edit
     frames = len(source)
     weights = np.zeros(frames)
     for start, end in _segments(source):
-        weights[start:end] = _fade(end - start, ramp, fade_in=start > 0, fade_out=end < frames)
+        weights[start:end] = fade(end - start, ramp, fade_in=start > 0, fade_out=end < frames)
     return _frame_edit(reference, source, weights)
 
 

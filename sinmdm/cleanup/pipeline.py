@@ -41,7 +41,9 @@ def cleanup(
     would be faster than ``drag`` (K,) (units per second; see
     :func:`sinmdm.anim.contacts.drag_speeds`), and, where ``swings`` is given, carried up
     while free and lower than the clip ever has it at its speed (see :func:`lift_steps`).
-    ``given`` (F, J) marks parts to keep exactly as they are (1 = keep). A ``loop`` (the
+    ``given`` (F, J) marks parts to keep exactly as they are (1 = keep); with any
+    ``given`` (all zeros too) the root's path is the caller's, so the root is not glided
+    after the feet (only smoothed, where not kept). A ``loop`` (the
     last frame flows into the first) is cleaned with a copy of its end before it and of
     its start after it, so every step sees across the seam, and stays seamless. ``bends``
     (see :func:`limb_bends`) says how the clip bends each limb; without, IK bends each

@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for command in (clips.info, clips.convert, training.train, sampling.generate, sampling.expand, sampling.inbetween,
-                sampling.compose, sampling.transfer, sampling.crowd, clips.render, training.export):
+                sampling.compose, sampling.transfer, sampling.follow, sampling.crowd, clips.render, training.export):
     app.command()(command)
 app.command(name="eval")(evaluation.evaluate_command)
 

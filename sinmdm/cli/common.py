@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import typer
@@ -43,11 +43,12 @@ def sampling_plan(run: Run, clips: Optional[str], sequence: Optional[str], trans
 
 
 @contextmanager
-def sampling_progress(label: str, n: int, steps: int, run: Run) -> Iterator[Callable[[int], None]]:
-    """A progress bar over every denoising step of every batch; yields the callback."""
+def sampling_progress(label: str, n: int, steps: int, run: Run, repeats: int = 1) -> Iterator[Callable[[int], None]]:
+    """A progress bar over every denoising step of every batch (of ``n`` samples, drawn
+    ``repeats`` times: once per path, say); yields the callback."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    total = -(-n // BATCH) * len(respaced(steps, run.diffusion.train_steps))
+    total = repeats * -(-n // BATCH) * len(respaced(steps, run.diffusion.train_steps))
     columns = (TextColumn(f"{label}: sampling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(label, total=total)
@@ -71,11 +72,12 @@ def refuse_existing(paths: list[Path], force: bool) -> None:
 
 def write_all(
     folder: Path, command: str, motions: list[Motion], render: bool = False, given: Optional[np.ndarray] = None,
-    captions: Optional[list[str]] = None,
+    captions: Optional[list[str]] = None, paths: Sequence[np.ndarray] = (),
 ) -> None:
     """Write DIR/<command>_<i>.bvh and print each path; with ``render`` also a video of
     each, coloured by ``given`` (frames, joints) where parts came from the reference,
-    with a caption per frame if ``captions``."""
+    with a caption per frame if ``captions`` and ``paths`` ((M, 2) world X/Z) drawn on
+    the floor."""
     for i, motion in enumerate(motions):
         write_motion(folder / f"{command}_{i}.bvh", motion)
         typer.echo(str(folder / f"{command}_{i}.bvh"))
@@ -83,7 +85,7 @@ def write_all(
         from ..render.figures import Scene, actor
 
         videos = [
-            (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style="generated")], f"{command}_{i}", captions)])
+            (folder / f"{command}_{i}.mp4", [Scene([actor(m, given=given, style="generated")], f"{command}_{i}", captions, paths)])
             for i, m in enumerate(motions)
         ]
         render_videos(videos, motions[0].fps)

@@ -19,10 +19,13 @@ LowPassFn = Callable[[Array, int, int], Array]  # (x, factor, wrap) -> the slow 
 @dataclass
 class Known:
     """Values the sample must keep (inpainting): ``mask`` (broadcastable to the sample;
-    1 keeps ``reference``, fractions blend) and ``reference``, in normalised units."""
+    1 keeps ``reference``, fractions blend) and ``reference``, in normalised units.
+    ``project``, when given, then maps every clean prediction onto a constraint that is
+    no fixed value (say, a heading the root must keep whatever its tilt)."""
 
     mask: Array
     reference: Array
+    project: Optional[Callable[[Array], Array]] = None
 
 
 @dataclass
@@ -76,6 +79,8 @@ class DDIMScheduler:
         needs ``low_pass``; ``wrap`` is the frames a loop is seen with across its seam."""
         if known is not None:
             x0 = known.mask * known.reference + (1 - known.mask) * x0
+            if known.project is not None:
+                x0 = known.project(x0)
         if index + 1 >= len(self.timesteps):
             return x0
         t, t_prev = self.timesteps[index], self.timesteps[index + 1]

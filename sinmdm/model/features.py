@@ -165,6 +165,12 @@ class FeatureLayout:
         translations[:, self.pos_joints] = features[:, s["pos"]].reshape(frames, -1, 3)
         return Motion(skeleton, rotations, translations, 1.0 / self.fps)
 
+    def heading_angle(self, world_rotation: np.ndarray) -> np.ndarray:
+        """The yaw (radians, as ``atan2(x, z)``) of the heading axis of the trajectory
+        joint's world rotations (F, 3, 3) in the Y-up world."""
+        sin, cos = self._heading(world_rotation)
+        return np.arctan2(sin, cos)
+
     def _heading(self, rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sine and cosine of the yaw of the heading axis, from rotations (F, 3, 3)."""
         direction = rotation[:, :, self.heading_axis]

@@ -26,6 +26,8 @@ MAX_GRID_LINES = 16  # across the grid's diameter
 
 
 GRID_BANDS = 4  # alpha steps of the floor grid's fade
+PATH_POINTS = 600  # points drawn of each path on the floor
+PATH_COLOUR = (0.18, 0.43, 0.71, 0.7)  # a path is given: the given parts' blue
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -84,7 +86,7 @@ class Panel:
 
     def __init__(
         self, ax, actors: Sequence[Actor], camera: Camera, aspect: float, height_px: float, title: str,
-        captions: Optional[Sequence[str]] = None,
+        captions: Optional[Sequence[str]] = None, paths: Sequence[np.ndarray] = (),
     ) -> None:
         self.actors, self.camera, self.floor, self.captions = actors, camera, camera.floor, captions
         scale = scene_scale(actors)
@@ -115,6 +117,12 @@ class Panel:
             ax, len(self.starts), zorder=2, edgecolor=(0.0, 0.0, 0.0, 0.14), capstyle="round",
             linewidth=float(np.clip(BONE_WIDTH * self.px_per_unit / camera.distance, *BONE_PIXELS)),
         )
+        # Paths on the floor as strokes between points, at most PATH_POINTS per path.
+        lines = [p[np.unique(np.r_[np.arange(0, len(p), max(1, len(p) // PATH_POINTS)), len(p) - 1])] for p in paths]
+        ground = [np.stack([p[:, 0], np.full(len(p), self.floor), p[:, 1]], axis=-1) for p in lines if len(p) > 1]
+        self.path_pieces = np.concatenate([np.stack([g[:-1], g[1:]], axis=1) for g in ground]) if ground else None
+        if self.path_pieces is not None:
+            self.path_pen = _Pen(ax, len(self.path_pieces), zorder=1.5, edgecolor=PATH_COLOUR, linewidth=1.6, capstyle="round")
         mark = 2.5 * self.shadows.artist.get_linewidth()  # contact marks a little wider than a bone
         self.marks = ax.scatter([], [], s=mark**2, c="#222222", alpha=0.5, zorder=3, linewidths=0)
         self.bones = _Strokes(ax, len(self.starts), zorder=4, capstyle="round")
@@ -143,6 +151,8 @@ class Panel:
         self.marks.set_offsets(shadow[touching] if touching.any() else np.zeros((0, 2)))
 
         self._update_grid(frame)
+        if self.path_pieces is not None:
+            self.path_pen.set(self.camera.project(self.path_pieces, frame)[0])
         caption = f"{self.captions[min(frame, len(self.captions) - 1)]}   " if self.captions else ""
         self.counter.set_text(f"{caption}{frame + 1}/{total}")
 
@@ -201,7 +211,8 @@ class Canvas:
         for k, (scene, camera) in enumerate(cells):
             r, c = divmod(k, cols)
             ax = self.figure.add_axes((c / cols, 1 - (r + 1) / rows, 1 / cols, 1 / rows))
-            self.panels.append(Panel(ax, scene.actors, camera, cell_w / cell_h, cell_h, scene.title, scene.captions))
+            self.panels.append(Panel(ax, scene.actors, camera, cell_w / cell_h, cell_h, scene.title, scene.captions,
+                                     scene.paths))
 
     def pixels(self) -> np.ndarray:
         self.canvas.draw()

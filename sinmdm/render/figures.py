@@ -85,12 +85,14 @@ def bone_colours(a: Actor) -> np.ndarray:
 # ----------------------------------------------------------------------------- output
 @dataclass
 class Scene:
-    """What one panel shows: its actors, a title, and optionally a caption per frame
-    (say, which clip a span of a --sequence plays)."""
+    """What one panel shows: its actors, a title, optionally a caption per frame (say,
+    which clip a span of a --sequence plays) and ground paths drawn on the floor, each
+    (M, 2) world X/Z points (the paths of `sinmdm follow`)."""
 
     actors: list[Actor]
     title: str = ""
     captions: Optional[Sequence[str]] = None
+    paths: Sequence[np.ndarray] = ()
 
 
 def floor_height(actors: Sequence[Actor]) -> float:

@@ -113,7 +113,7 @@ def render_still(
         frames = max(a.frames for a in scene.actors)
         for k, frame in enumerate(np.linspace(0, frames - 1, poses).round().astype(int)):
             title = f"{scene.title}  " if k == 0 and scene.title else ""
-            cells.append((Scene(scene.actors, f"{title}frame {frame + 1}"), cam, int(frame)))
+            cells.append((Scene(scene.actors, f"{title}frame {frame + 1}", paths=scene.paths), cam, int(frame)))
     canvas = Canvas([(scene, cam) for scene, cam, _ in cells], rows, cols, width, height)
     for (_, _, frame), panel in zip(cells, canvas.panels):
         panel.update(frame, 0)

@@ -15,9 +15,9 @@ from conftest import data_dir, synthetic_bvh
 from sinmdm.anim.bvh import read_bvh
 from sinmdm.apps.crowd import Placement, place, positions
 from sinmdm.apps.edit import (
-    _fade,
     _segments,
     expand_edit,
+    fade,
     inbetween_edit,
     keyframe_edit,
     load_reference,
@@ -257,9 +257,9 @@ def test_parse_position_rejects(text):
 def test_segments_and_ramps():
     source = np.array([-1, -1, 0, 1, 2, 3, 4, 5, -1, 9, 7, 8])
     assert _segments(source) == [(2, 8), (9, 10), (10, 12)]
-    weights = _fade(6, 2, fade_in=True, fade_out=False)
+    weights = fade(6, 2, fade_in=True, fade_out=False)
     assert weights[-1] == 1 and np.all(np.diff(weights) >= 0) and 0 < weights[0] < 0.5
-    assert np.all(_fade(1, 8, True, True) == 1)
+    assert np.all(fade(1, 8, True, True) == 1)
 
 
 def test_keyframes_outside_the_clip_fail(model):

@@ -155,6 +155,19 @@ def test_given_and_generated_parts_get_different_colours(clip, tmp_path):
     assert _pixels_near(image, GENERATED[0]) > 20
 
 
+def test_a_scenes_path_is_drawn_on_the_floor(clip, tmp_path):
+    motion = read_bvh(clip)
+    root = motion.world_positions()[:, 0]
+    size = motion.skeleton.size
+    # A path around the figure on the floor, and the same scene without it.
+    angle = np.linspace(0, 2 * np.pi, 50)
+    ring = root[0, [0, 2]] + 0.8 * size * np.stack([np.cos(angle), np.sin(angle)], axis=-1)
+    figure = actor(motion, style="generated")
+    drawn = iio.imread(render_still([Scene([figure], paths=[ring])], tmp_path / "path.png", 30.0, poses=1, size="400x400"))
+    bare = iio.imread(render_still([Scene([figure])], tmp_path / "bare.png", 30.0, poses=1, size="400x400"))
+    assert _bluish(drawn) > _bluish(bare) + 100
+
+
 def test_joint_weights_follow_the_plan(clip):
     motion = read_bvh(clip)
     layout = FeatureLayout.from_motion(motion, [])
