@@ -18,10 +18,15 @@ path's, the body as the pieces have it):
 - heading error while moving (path speed over a tenth of v): the largest angle between
   the root's heading and the path's direction minus the clip's heading-travel angle;
   both are set by construction, so these two figures check the plumbing, not the model;
-- travel angle: the median angle between heading and the root's own direction of travel,
-  against the clip's (the crab's goal: within 20 degrees);
-- coverage of the clip (0.5 s threshold), sliding over the clip's in each contact band
-  (3/5/8/12% of the body size), jerk over the clip's.
+- travel angle: the (circular) median angle between heading and the root's own direction
+  of travel over 0.5 s, against the clip's (the crab's goal: within 20 degrees), and the
+  median axis of travel (-90..90 degrees: a creature that walks both ways along one
+  axis travels along it either way);
+- for the path with a stop: the joints' mean speed relative to the root in the middle
+  second of the stop and in the first 2 s (body sizes per second);
+- coverage of the clip (0.5 s threshold; it compares root rotations, heading included,
+  so also with every root turned to heading 0), sliding over the clip's in each contact
+  band (3/5/8/12% of the body size), jerk over the clip's.
 """
 
 from __future__ import annotations
@@ -77,6 +82,20 @@ def travel_angles(run: Run, motion: Motion, fps: float) -> np.ndarray:
     return wrap(direction - headings(run, motion)[:-gap])[moving]
 
 
+def circular_median(angles: np.ndarray) -> float:
+    """The median of angles about their circular mean (a plain median splits angles near
+    +-180 degrees between the two ends)."""
+    mean = float(np.angle(np.exp(1j * angles).mean()))
+    return float(wrap(np.array(mean + np.median(wrap(angles - mean)))))
+
+
+def axial_median(angles: np.ndarray) -> float:
+    """The median axis of travel, whichever way along it (a crab that walks left and
+    right travels along one axis): the circular median of the doubled angles, halved,
+    in [-90, 90) degrees."""
+    return circular_median(2 * angles) / 2
+
+
 def on_path(run: Run, motion: Motion, timed: Track, angle: float) -> Motion:
     """``motion`` turned about its root, frame by frame, to the path's heading and moved
     onto the path: the baseline's way of following it."""
@@ -130,7 +149,8 @@ def measure(run: Run, travel: Travel, motions: list[Motion], timed: Track) -> di
     return {
         "path_error_sizes": float(max(apart)) / size,
         "heading_error_degrees": math.degrees(max(errors)),
-        "travel_angle_degrees": math.degrees(float(np.median(angles))) if len(angles) else float("nan"),
+        "travel_angle_degrees": math.degrees(circular_median(angles)) if len(angles) else float("nan"),
+        "travel_axis_degrees": math.degrees(axial_median(angles)) if len(angles) else float("nan"),
         "coverage": report.coverage,
         "coverage_heading_removed": evaluate(unturned[0], unturned[1], layout.contact_points.tolist()).coverage,
         **stops,
@@ -153,7 +173,8 @@ def main() -> None:
         travel = clip_travel(run.layout, run.clip_set().motions)
         clip_angles = np.concatenate([travel_angles(run, m, run.layout.fps) for m in run.clip_set().motions])
         print(f"{name}: {travel.range_text()}, heading-travel angle {math.degrees(travel.angle):.0f} degrees "
-              f"(median of the clip's own: {math.degrees(float(np.median(clip_angles))):.0f})", flush=True)
+              f"(median of the clip's own: {math.degrees(circular_median(clip_angles)):.0f}; of its axis: "
+              f"{math.degrees(axial_median(clip_angles)):.0f})", flush=True)
         for label, path in paths(travel, name).items():
             started = time.monotonic()
             motions, timed = follow(run, path, args.n, steps=DEFAULT_STEPS, seed=0, travel=travel)
@@ -166,11 +187,14 @@ def main() -> None:
                     write_bvh(args.keep / f"{name}_{label}_{i}.bvh", m)
             for method, outs in (("sinmdm", motions), ("baseline (c) on the path", base)):
                 row = {"clip": name, "path": label, "method": method, "frames": timed.frames,
+                       "clip_travel_angle_degrees": math.degrees(circular_median(clip_angles)),
+                       "clip_travel_axis_degrees": math.degrees(axial_median(clip_angles)),
                        "seconds": seconds if method == "sinmdm" else 0.0, **measure(run, travel, outs, timed)}
                 rows.append(row)
                 bands = " ".join(f"{r:.2f}" for r in row["sliding_ratios"])
                 print(f"  {label:13s} {method:26s} {timed.frames:4d} frames  path {row['path_error_sizes']:.4f}  "
-                      f"heading {row['heading_error_degrees']:5.1f}  travel angle {row['travel_angle_degrees']:6.1f}  "
+                      f"heading {row['heading_error_degrees']:5.1f}  travel angle {row['travel_angle_degrees']:6.1f} "
+                      f"(axis {row['travel_axis_degrees']:5.1f})  "
                       f"coverage {row['coverage']:.2f} ({row['coverage_heading_removed']:.2f} heading removed)  "
                       f"sliding [{bands}]  jerk {row['jerk_ratio']:.2f}"
                       + (f"  body speed stopped {row['body_speed_stopped']:.2f} / moving {row['body_speed_moving']:.2f}"

@@ -26,7 +26,7 @@ from pathlib import Path
 from common import BENCHMARK_CLIPS, ROOT, runs_folder  # puts the checkout on sys.path first
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("train_quality", "cleanup", "sampling", "apps", "onnx", "render", "scale")  # run in this order
+BENCHMARKS = ("train_quality", "cleanup", "sampling", "apps", "follow", "onnx", "render", "scale")  # run in this order
 
 
 def bench(script: str, args: list[str], scratch: Path, verbose: bool) -> list[dict]:
@@ -97,7 +97,8 @@ def main() -> None:
         scratch = Path(tempfile.mkdtemp(prefix="sinmdm-all-"))
         shared = ["--runs", str(runs)]
         per_clip = [*shared, "--clips", args.clips, "--n", str(args.n)]
-        arguments = {"train_quality": per_clip, "cleanup": per_clip, "sampling": shared, "apps": shared, "onnx": shared}
+        arguments = {"train_quality": per_clip, "cleanup": per_clip, "sampling": shared, "apps": shared, "follow": shared,
+                     "onnx": shared}
         figures = {name: bench(f"{name}.py", arguments.get(name, []), scratch, args.verbose) for name in BENCHMARKS}
         where = f"{(time.monotonic() - started) / 60:.0f} min; runs in {runs}, figures saved in {scratch}"
     print(f"Machine: {machine()}. All figures from `python benchmarks/run_all.py` ({where}).")
@@ -169,6 +170,26 @@ def table(figures: dict[str, list[dict]], n: int) -> list[tuple[str, str, str, s
                 f"{k.replace('_', ' ')} {v:.3f}" for k, v in a.items() if isinstance(v, float) and k != "seconds"
             )
             rows.append(("editing (4 outputs, wall time)", a["command"], f"{a['seconds']:.1f} s; {detail}", ""))
+    for f in figures["follow"]:
+        bands = " ".join(f"{x:.2f}" for x in f["sliding_ratios"])
+        stop = (f"; body speed in the stop {f['body_speed_stopped']:.2f} (moving {f['body_speed_moving']:.2f})"
+                if "body_speed_stopped" in f else "")
+        if f["method"] != "sinmdm":
+            goal = ""
+        elif f["clip"] == "crab":
+            apart = abs((f["travel_angle_degrees"] - f["clip_travel_angle_degrees"] + 180) % 360 - 180)
+            goal = f"travel angle within 20 deg of the clip's {f['clip_travel_angle_degrees']:.0f} ({verdict(apart, 20.0)})"
+        else:
+            goal = (f"path ≤ 0.05 ({verdict(f['path_error_sizes'], 0.05)}), heading ≤ 20 "
+                    f"({verdict(f['heading_error_degrees'], 20.0)}), sliding ≤ 1.2 ({verdict(max(f['sliding_ratios']), 1.2)}), "
+                    f"jerk ≤ 1.2 ({verdict(f['jerk_ratio'], 1.2)}), coverage ≥ 0.8 ({verdict(f['coverage'], 0.8, at_most=False)})")
+        rows.append((
+            "follow (4 outputs)" if f["method"] == "sinmdm" else "", f"{f['clip']}, {f['path']}: {f['method']}",
+            f"path {f['path_error_sizes']:.4f} sizes; heading {f['heading_error_degrees']:.1f} deg; travel angle "
+            f"{f['travel_angle_degrees']:.0f} deg (axis {f['travel_axis_degrees']:.0f}); coverage {f['coverage']:.2f} "
+            f"({f['coverage_heading_removed']:.2f} heading removed); sliding [{bands}]; jerk {f['jerk_ratio']:.2f}{stop}",
+            goal,
+        ))
     for o in onnx:
         rows.append(("ONNX export (`sinmdm export`)", "salsa", f"{o['export_s']:.1f} s, {o['onnx_mb']:.1f} MB", f"≤ 30 s ({verdict(o['export_s'], 30.0)})"))
         rows.append((

@@ -11,7 +11,7 @@ import typer
 
 from ..base.allocator import keep_freed_memory
 from ..base.errors import SinmdmError
-from . import clips, evaluation, sampling, training
+from . import clips, evaluation, following, sampling, training
 
 app = typer.Typer(
     name="sinmdm",
@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for command in (clips.info, clips.convert, training.train, sampling.generate, sampling.expand, sampling.inbetween,
-                sampling.compose, sampling.transfer, sampling.follow, sampling.crowd, clips.render, training.export):
+                sampling.compose, sampling.transfer, following.follow, sampling.crowd, clips.render, training.export):
     app.command()(command)
 app.command(name="eval")(evaluation.evaluate_command)
 

@@ -81,6 +81,18 @@ Clips = Annotated[Optional[str], typer.Option(
     "Default: all of them.",
 )]
 N = Annotated[int, typer.Option("--n", min=1, rich_help_panel=SAMPLING, help="How many motions to write.")]
+CrowdN = Annotated[Optional[int], typer.Option(
+    "--n", min=1, rich_help_panel=SAMPLING, help="How many individuals. Default: 20, or one per path of --paths."
+)]
+CrowdPaths = Annotated[Optional[Path], typer.Option(
+    "--paths", rich_help_panel=SAMPLING,
+    help="A JSON list of paths (each a list of {\"t\",\"x\",\"z\"} points, as `sinmdm follow` reads them): one "
+    "individual follows each, placed by its path (instead of --n, --length, --layout, --spacing and --time-offset).",
+)]
+CrowdRender = Annotated[bool, typer.Option(
+    "--render", rich_help_panel=OUTPUT,
+    help="Also write DIR/crowd.mp4: the whole crowd in one scene, at its placements (with --paths, on them).",
+)]
 Seed = Annotated[int, typer.Option(
     "--seed", rich_help_panel=SAMPLING, help="Random seed: the same seed gives the same motions."
 )]

@@ -1,18 +1,17 @@
 """Commands that sample a trained model: generate, expand, inbetween, compose, transfer,
-follow, crowd. Each parses, calls one function of :mod:`sinmdm.apps`, and writes what it returns."""
+crowd (follow and crowd --paths: :mod:`.following`). Each parses, calls one function of
+:mod:`sinmdm.apps`, and writes what it returns."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional, Sequence
+from typing import Annotated, Optional
 
 import numpy as np
 import typer
 
-from ..anim.clipset import clip_names
 from ..anim.motion import Motion
-from ..anim.paths import GroundPath, read_path, read_path_list
 from ..anim.presets import resolve_preset
 from ..apps.crowd import CROWD_STEPS, SPACING_SIZES, make_crowd
 from ..apps.edit import (
@@ -25,16 +24,6 @@ from ..apps.edit import (
     resolve_part,
     sample_edit,
 )
-from ..apps.follow import (
-    Travel,
-    clip_travel,
-    fit_timing,
-    path_track,
-    require_trajectory,
-    root_given,
-    speed_warning,
-)
-from ..apps.follow import follow as follow_path
 from ..apps.generate import generate as generate_motions
 from ..apps.transfer import transfer as transfer_motions
 from ..base.errors import SinmdmError
@@ -44,20 +33,21 @@ from ..sampling.sample import DEFAULT_STEPS
 from .common import (
     free_folder,
     load_run,
-    refuse_existing,
-    render_videos,
     sampling_plan,
     sampling_progress,
     write_all,
 )
+from .following import crowd_on_paths, render_crowd
 from .options import (
     LENGTH_HELP,
-    OUTPUT,
     SAMPLING,
     Backend,
     Cleanup,
     Clips,
     CrowdLayout,
+    CrowdN,
+    CrowdPaths,
+    CrowdRender,
     Device,
     DeviceOption,
     Force,
@@ -238,79 +228,8 @@ def transfer(
     write_all(folder, "transfer", motions, render)
 
 
-def follow(
-    paths: Annotated[list[Path], typer.Argument(
-        help="Paths to follow, one output each: a CSV with a header t,x,z (t in seconds, optional: without it the "
-        "creature travels at its clip's median speed), a JSON list of {\"t\",\"x\",\"z\"} points, or a BVH file "
-        "whose root's path and timing are followed (any skeleton). Ground coordinates in the clip's units and "
-        "axes: x and z for a Y-up clip, x and y for a Z-up one.",
-        show_default=False,
-    )],
-    fit: Annotated[bool, typer.Option(
-        "--fit", rich_help_panel=SAMPLING,
-        help="Scale a path's timing into the clip's range of speeds (default: keep it, with a warning when it is "
-        "faster or slower than anything in the clip).",
-    )] = False,
-    facing: Annotated[Optional[float], typer.Option(
-        "--facing", rich_help_panel=SAMPLING,
-        help="Degrees between the creature's heading and its direction of travel. Default: the clip's own "
-        "(`sinmdm follow` prints it).",
-    )] = None,
-    model: ModelDir = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
-    cleanup: Cleanup = True, render: Annotated[bool, typer.Option(
-        "--render", rich_help_panel=OUTPUT,
-        help="Also write a video next to each BVH (DIR/follow_<path>_<i>.mp4), the path drawn on the floor.",
-    )] = False,
-    force: Force = False, device: DeviceOption = Device.auto,
-) -> None:
-    """Follow a path: the root travels along it while the model generates the body.
-
-    Writes DIR/follow_<path>_<i>.bvh for each path (--n each). The points are joined by a
-    smooth curve and the output lasts as long as the path; the creature faces the way
-    its clip faces when it travels (a crab sideways). Where the path stops, it rests as
-    its clip rests, or, if the clip never does, stands in the clip's calmest pose.
-    Cleanup pins the feet and never moves the root off the path.
-    """
-    run = load_run(model, device)
-    require_trajectory(run.layout)
-    up = run.layout.skeleton.up
-    loaded = [read_path(p, up) for p in paths]  # every path checked before any sampling
-    travel = clip_travel(run.layout, run.clip_set().motions)
-    angle = travel.angle if facing is None else np.radians(facing)
-    typer.echo(f"the clip travels at {travel.range_text()}, facing {np.degrees(travel.angle):.0f} degrees from "
-               f"its direction of travel" + (f"; following at {facing:g} degrees (--facing)" if facing is not None else ""),
-               err=True)
-    loaded = [_timed(p, travel, run.layout.fps, fit) for p in loaded]
-    for path in loaded:
-        path_track(run, path, travel)  # a path that cannot be timed fails here, before anything is written
-    folder = out or run.path / "samples"
-    names = [f"follow_{name}" for name in clip_names(paths)]
-    refuse_existing([folder / f"{name}_{i}.{kind}" for name in names for i in range(n)
-                     for kind in (("bvh", "mp4") if render else ("bvh",))], force)
-    with sampling_progress("follow", n, steps, run, repeats=len(loaded)) as on_step:
-        done = [follow_path(run, p, n, steps=steps, seed=seed, travel=travel, angle=angle, clean=cleanup, on_step=on_step)
-                for p in loaded]
-    for (motions, timed), name in zip(done, names):
-        write_all(folder, name, motions, render, root_given(run.layout, timed.frames), paths=[timed.curve])
-
-
-def _timed(path: GroundPath, travel: Travel, fps: float, fit: bool) -> GroundPath:
-    """The path as it will be followed: warned about, or with --fit rescaled, when its
-    speeds are outside the clip's."""
-    warning = speed_warning(path, travel, fps)
-    if warning and fit:
-        fitted = fit_timing(path, travel, fps)
-        typer.echo(f"sinmdm: {path.name}: --fit: timing scaled by {fitted.times[-1] / path.times[-1]:.3g}", err=True)
-        return fitted
-    if warning:
-        typer.echo(f"sinmdm: warning: {warning}; --fit scales its timing into that range", err=True)
-    return path
-
-
 def crowd(
-    n: Annotated[Optional[int], typer.Option(
-        "--n", min=1, rich_help_panel=SAMPLING, help="How many individuals. Default: 20, or one per path of --paths."
-    )] = None,
+    n: CrowdN = None,
     length: Annotated[str, typer.Option(
         "--length", rich_help_panel=SAMPLING, help=f"Length of each individual: {LENGTH_HELP} of the training clip."
     )] = "1x",
@@ -337,17 +256,10 @@ def crowd(
         help="A model of several clips: share the individuals among these clips (names, comma-separated), each "
         "playing one, in turn; crowd.json says which. Default: every individual draws on all of them.",
     )] = None,
-    paths: Annotated[Optional[Path], typer.Option(
-        "--paths", rich_help_panel=SAMPLING,
-        help="A JSON list of paths (each a list of {\"t\",\"x\",\"z\"} points, as `sinmdm follow` reads them): "
-        "one individual follows each, placed by its path (instead of --n, --length, --layout, --spacing and --time-offset).",
-    )] = None,
+    paths: CrowdPaths = None,
     out: Out = None,
     cleanup: Cleanup = True,
-    render: Annotated[bool, typer.Option(
-        "--render", rich_help_panel=OUTPUT,
-        help="Also write DIR/crowd.mp4: the whole crowd in one scene, at its placements (with --paths, on them).",
-    )] = False,
+    render: CrowdRender = False,
     force: Force = False,
     device: DeviceOption = Device.auto,
 ) -> None:
@@ -357,15 +269,11 @@ def crowd(
     DIR/crowd.json with every individual's position, heading and time offset.
     """
     run = load_run(model, device)
-    others = ("crowd.json", "crowd.mp4") if render else ("crowd.json",)
-    if paths is not None:
-        ignored = [name for name, given in (("--n", n is not None), ("--spacing", spacing is not None),
-                                            ("--time-offset", time_offset > 0), ("--clips", clips is not None)) if given]
-        if ignored:
-            raise SinmdmError(f"--paths places one individual on each path: {ignored[0]} does not go with it")
-        _crowd_on_paths(run, paths, seed, steps, out, cleanup, render, force, others)
-        return
+    if paths is not None:  # placed by their paths: the placement options do not apply
+        given = {"--n": n, "--spacing": spacing, "--time-offset": time_offset or None, "--clips": clips}
+        return crowd_on_paths(run, paths, seed, steps, out, cleanup, render, force, [k for k, v in given.items() if v])
     n = 20 if n is None else n
+    others = ("crowd.json", "crowd.mp4") if render else ("crowd.json",)
     request = replace(sampling_plan(run, clips, None, "0", plan), each=True)
     folder = free_folder(out or run.path / "samples", "crowd", n, False, force, others)
     frames = parse_length(length, run.train_frames, run.layout.fps)
@@ -376,42 +284,9 @@ def crowd(
     write_json(folder / "crowd.json", result.record)
     typer.echo(str(folder / "crowd.json"))
     if render:
-        _render_crowd(folder / "crowd.mp4", result.individuals, run.layout.fps)
+        render_crowd(folder / "crowd.mp4", result.individuals, run.layout.fps)
     if n > 1:
         typer.echo(f"inter-sample diversity: {result.diversity:.3f} motion scales of the training clip")
-
-
-def _crowd_on_paths(
-    run: Run, file: Path, seed: int, steps: int, out: Optional[Path], cleanup: bool, render: bool, force: bool,
-    others: tuple[str, ...],
-) -> None:
-    """`crowd --paths`: individual i follows path i of ``file`` (seed + i)."""
-    require_trajectory(run.layout)
-    loaded = read_path_list(file, run.layout.skeleton.up)
-    travel = clip_travel(run.layout, run.clip_set().motions)
-    for path in loaded:
-        path_track(run, path, travel)
-    folder = free_folder(out or run.path / "samples", "crowd", len(loaded), False, force, others)
-    with sampling_progress("crowd", 1, steps, run, repeats=len(loaded)) as on_step:
-        done = [follow_path(run, p, 1, steps=steps, seed=seed + i, travel=travel, clean=cleanup, on_step=on_step)
-                for i, p in enumerate(loaded)]
-    individuals = [motions[0] for motions, _ in done]
-    write_all(folder, "crowd", individuals)
-    write_json(folder / "crowd.json", {
-        "model": str(run.path), "seed": seed, "fps": run.layout.fps, "paths": str(file),
-        "individuals": [{"file": f"crowd_{i}.bvh", "path": i, "seed": seed + i, "frames": m.n_frames}
-                        for i, m in enumerate(individuals)],
-    })
-    typer.echo(str(folder / "crowd.json"))
-    if render:
-        _render_crowd(folder / "crowd.mp4", individuals, run.layout.fps, [timed.curve for _, timed in done])
-
-
-def _render_crowd(path: Path, individuals: list[Motion], fps: float, paths: Sequence[np.ndarray] = ()) -> None:
-    from ..render.figures import Scene, actor
-
-    actors = [actor(m, style="generated", shade=i) for i, m in enumerate(individuals)]
-    render_videos([(path, [Scene(actors, f"crowd of {len(individuals)}", paths=paths)])], fps, camera="fixed")
 
 
 def _write_edit(
