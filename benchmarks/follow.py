@@ -35,7 +35,6 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +45,7 @@ from common import runs_folder, trained, write_rows  # puts the checkout on sys.
 from sinmdm.anim.bvh import write_bvh
 from sinmdm.anim.motion import Motion
 from sinmdm.anim.paths import GroundPath, Track
-from sinmdm.apps.edit import root_path
+from sinmdm.apps.edit import pin_trajectory, root_path
 from sinmdm.apps.follow import Travel, clip_travel, face, follow
 from sinmdm.evaluation.metrics import SLIDING_BANDS, evaluate
 from sinmdm.model.runs import Run
@@ -99,18 +98,8 @@ def axial_median(angles: np.ndarray) -> float:
 def on_path(run: Run, motion: Motion, timed: Track, angle: float) -> Motion:
     """``motion`` turned about its root, frame by frame, to the path's heading and moved
     onto the path: the baseline's way of following it."""
-    layout, j = run.layout, run.layout.traj_joint
-    world_rot, world_pos = motion.world()
-    turn = timed.direction - angle - headings(run, motion)
-    c, s = np.cos(turn), np.sin(turn)
-    yaw = np.zeros((len(turn), 3, 3))
-    yaw[:, 0, 0], yaw[:, 0, 2], yaw[:, 1, 1], yaw[:, 2, 0], yaw[:, 2, 2] = c, s, 1.0, -s, c
-    frame = layout.skeleton.frame
-    rotations, translations = motion.rotations.copy(), motion.translations.copy()
-    rotations[:, j] = frame.T @ yaw @ world_rot[:, j]
-    place = np.stack([timed.xz[:, 0], world_pos[:, j, 1], timed.xz[:, 1]], axis=-1)
-    translations[:, j] = place @ frame
-    return replace(motion, rotations=rotations, translations=translations)
+    turned = face(run.layout, motion, timed.direction - angle)
+    return pin_trajectory(run.layout, turned, timed.xz, np.ones(timed.frames, dtype=bool))
 
 
 def distance_to_curve(points: np.ndarray, curve: np.ndarray) -> np.ndarray:
