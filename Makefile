@@ -9,7 +9,7 @@ SINMDM := $(BIN)/sinmdm
 DEMO_TRAIN ?= --minutes 6 --steps 1250
 DEMO := runs/dragon
 
-.PHONY: install demo test clean
+.PHONY: install demo test clean blender-addon
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,14 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The Blender add-on as a zip for Edit > Preferences > Add-ons > Install (no build step:
+# the add-on is plain Python; Blender needs nothing else but the sinmdm command line).
+blender-addon:
+	find blender -name __pycache__ -prune -exec rm -rf {} +
+	mkdir -p dist
+	cd blender && $(PYTHON) -m zipfile -c ../dist/sinmdm_blender.zip sinmdm_blender
+	@echo dist/sinmdm_blender.zip
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
