@@ -46,8 +46,9 @@ class SinmdmSettings(bpy.types.PropertyGroup):
     seed: IntProperty(name="Seed", default=0, description="The same seed gives the same actions")
     loop: BoolProperty(name="Loop", default=False, description="Actions that loop seamlessly")
     cleanup: BoolProperty(name="Cleanup", default=True, description="Smooth jitter and pin feet on the floor")
-    expand_length: IntProperty(name="Length", default=0, min=0, description="Frames in all (0: twice the action)")
-    gap_length: IntProperty(name="Gap", default=0, min=0, description="Frames of the new middle (0: as the range)")
+    expand_length: IntProperty(name="Expanded length", default=0, min=0, description="Frames in all (0: twice the action)")
+    gap_length: IntProperty(name="Gap length", default=0, min=0,
+                            description="Frames of the new middle, which replaces the timeline's preview range (0: as long as the range)")
     keep: StringProperty(name="Keep", default="upper_body", description="Body part, bone names or subtree:BONE")
     crowd_count: IntProperty(name="Count", default=10, min=1, max=500)
     layout: EnumProperty(name="Layout", items=[("grid", "Grid", ""), ("random", "Random", "")])
@@ -232,18 +233,18 @@ class SINMDM_PT_panel(bpy.types.Panel):
             box.operator("sinmdm.learn", icon="PLAY")
         box.label(text=f"model: {os.path.basename(obj[api.RUN])}" if obj.get(api.RUN) else "not learned yet")
         box = layout.box()
-        for name in ("length", "count", "seed", "loop", "cleanup"):
+        box.label(text="New actions")
+        for name in ("length", "count", "seed"):
             box.prop(settings, name)
+        row = box.row()
+        row.prop(settings, "loop")
+        row.prop(settings, "cleanup")
         box.operator("sinmdm.generate", icon="ANIM")
-        row = box.row()
-        row.prop(settings, "expand_length")
-        row.operator("sinmdm.expand")
-        row = box.row()
-        row.prop(settings, "gap_length")
-        row.operator("sinmdm.inbetween")
-        row = box.row()
-        row.prop(settings, "keep")
-        row.operator("sinmdm.compose")
+        for prop, operator in (("expand_length", "sinmdm.expand"), ("gap_length", "sinmdm.inbetween"),
+                               ("keep", "sinmdm.compose")):
+            column = box.column(align=True)
+            column.prop(settings, prop)
+            column.operator(operator)
         box = layout.box()
         box.label(text="Crowd")
         for name in ("crowd_count", "layout", "spacing"):
