@@ -47,14 +47,17 @@ def learn_command(
     armature: bpy.types.Object, steps: Optional[int] = None, minutes: Optional[float] = None, resume: bool = False
 ) -> tuple[list[str], str]:
     """Export the active action and return the `sinmdm train` arguments and run folder
-    (the folder is stored on the armature when training succeeds)."""
+    (the folder is stored on the armature when training succeeds). With ``resume``, the
+    armature's stored run continues from its checkpoint, on the clip it started with."""
     action = _action(armature)
-    folder = armature.get(RUN) if resume and armature.get(RUN) else default_run_folder(armature, action)
+    resume = resume and bool(armature.get(RUN)) and os.path.isfile(f"{armature.get(RUN)}.bvh")
+    folder = armature[RUN] if resume else default_run_folder(armature, action)
     os.makedirs(os.path.dirname(folder), exist_ok=True)
     clip = f"{folder}.bvh"
-    export_action(armature, action, clip)
+    if not resume:  # a resumed run goes on with the clip it started with
+        export_action(armature, action, clip)
     # Blender's exporter writes armature space, which is Z-up.
-    args = ["train", clip, "--out", folder, "--up", "z", "--resume" if resume else "--force"]
+    args = ["train", clip, "--out", folder, "--up", "z", "--resume" if resume else "--force", "--log-seconds", "1"]
     if steps is not None:
         args += ["--steps", str(steps)]
     if minutes is not None:

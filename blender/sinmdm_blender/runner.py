@@ -50,8 +50,10 @@ def start(args: list[str], preference: str = "") -> subprocess.Popen:
     """Start ``sinmdm ARGS`` in the background, its output and errors merged into one
     text pipe (read it for :func:`progress` and :func:`error_line`)."""
     command = executable(preference) + [str(a) for a in args]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # progress lines as they come, not in blocks
     try:
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                                env=env)
     except OSError as exc:
         raise SinmdmFailed(f"cannot run {command[0]}: {exc.strerror or exc}") from None
 

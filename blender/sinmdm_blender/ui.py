@@ -41,6 +41,8 @@ class SinmdmSettings(bpy.types.PropertyGroup):
     budget: EnumProperty(name="Budget", items=[("MINUTES", "Minutes", "Wall-clock minutes"), ("STEPS", "Steps", "Training steps")])
     minutes: FloatProperty(name="Minutes", default=10.0, min=0.01, description="Training time")
     steps: IntProperty(name="Steps", default=1250, min=1, description="Training steps")
+    resume: BoolProperty(name="Continue", default=False,
+                         description="Continue the armature's model from its checkpoint instead of learning afresh")
     length: IntProperty(name="Length", default=0, min=0, description="Frames of each new action (0: as the learned action)")
     count: IntProperty(name="Count", default=1, min=1, max=200, description="How many new actions")
     seed: IntProperty(name="Seed", default=0, description="The same seed gives the same actions")
@@ -82,11 +84,11 @@ class SINMDM_OT_learn(bpy.types.Operator):
             return _fail(self, context, "a model is already learning")
         budget = {"steps": settings.steps} if settings.budget == "STEPS" else {"minutes": settings.minutes}
         try:
-            args, self.folder = api.learn_command(context.object, **budget)
+            args, self.folder = api.learn_command(context.object, resume=settings.resume, **budget)
             self.process = runner.start(args, _preference(context))
         except (SinmdmFailed, OSError) as exc:
             return _fail(self, context, str(exc))
-        self.armature, self.lines, self.output = context.object, queue.Queue(), []
+        self.armature, self.lines, self.output, self.stopped = context.object, queue.Queue(), [], False
         threading.Thread(target=self._read, daemon=True).start()
         status.running, status.cancel, status.step, status.eta, status.message = True, False, 0, "", "learning..."
         status.total = settings.steps if settings.budget == "STEPS" else 0
@@ -110,7 +112,7 @@ class SINMDM_OT_learn(bpy.types.Operator):
                 status.step, status.eta = found
         if status.cancel and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # sinmdm saves a checkpoint: Learn can resume
-            status.cancel = False
+            status.cancel, self.stopped = False, True
         text = f"sinmdm: learning, step {status.step}" + (f", {status.eta} left" if status.eta else "")
         if context.workspace:
             context.workspace.status_text_set(text)
@@ -127,7 +129,13 @@ class SINMDM_OT_learn(bpy.types.Operator):
         status = context.window_manager.sinmdm_status
         status.running = False
         code = self.process.wait()
-        if code != 0 or not os.path.isfile(os.path.join(self.folder, "model.pt")):
+        saved = os.path.isfile(os.path.join(self.folder, "model.pt"))
+        if self.stopped and saved:  # cancelled: the checkpoint is a model too, and Continue resumes it
+            self.armature[api.RUN] = self.folder
+            status.message = f"stopped at step {status.step}: Continue resumes it"
+            self.report({"WARNING"}, f"sinmdm: {status.message}")
+            return {"CANCELLED"}
+        if code != 0 or not saved:
             return _fail(self, context, runner.error_line("".join(self.output), code))
         self.armature[api.RUN] = self.folder
         status.message = f"learned: {self.folder}"
@@ -226,6 +234,8 @@ class SINMDM_PT_panel(bpy.types.Panel):
         box.label(text="Learn")
         box.row().prop(settings, "budget", expand=True)
         box.prop(settings, "minutes" if settings.budget == "MINUTES" else "steps")
+        if obj.get(api.RUN):
+            box.prop(settings, "resume")
         if status.running:
             box.label(text=f"step {status.step}" + (f", {status.eta} left" if status.eta else ""), icon="TIME")
             box.operator("sinmdm.cancel", icon="CANCEL")

@@ -33,6 +33,10 @@ TrainSteps = Annotated[Optional[int], typer.Option(
 Minutes = Annotated[Optional[float], typer.Option(
     "--minutes", min=0.01, rich_help_panel=MODEL, help="Wall-clock budget in minutes; with --steps, whichever ends first."
 )]
+LogSeconds = Annotated[float, typer.Option(
+    "--log-seconds", min=0.1, rich_help_panel=OUTPUT,
+    help="When the output is not a terminal (a log file, the Blender add-on): a line of progress this often, in seconds.",
+)]
 TrainDevice = Annotated[Device, typer.Option("--device", rich_help_panel=MODEL, help="auto: CUDA, then MPS, then the CPU.")]
 TrainSeed = Annotated[int, typer.Option("--seed", rich_help_panel=MODEL, help="Random seed for initialisation, crops and noise.")]
 RunFolder = Annotated[Optional[Path], typer.Option("--out", rich_help_panel=OUTPUT, help="Run folder. Default: runs/<clip name>.")]
@@ -71,6 +75,7 @@ def train(
     seed: TrainSeed = 0,
     fps: TrainFps = None,
     out: RunFolder = None,
+    log_seconds: LogSeconds = TrainSettings.log_seconds,
     resume: Resume = False,
     force: Restart = False,
     contacts: Contacts = None,
@@ -101,7 +106,7 @@ def train(
     from ..model.train import train as run_training
 
     settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window, stretch=stretch, variance=variance,
-                             balance=balance)
+                             balance=balance, log_seconds=log_seconds)
     settings.steps = steps if steps is not None else (None if minutes is not None else settings.steps)
     settings.minutes = minutes
     where = pick_device(device.value)

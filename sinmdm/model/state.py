@@ -29,6 +29,7 @@ class TrainSettings:
     stretch: float = 0.0  # crops play at a random speed in [1 - stretch, 1 + stretch]
     seed: int = 0
     checkpoint_seconds: float = 60.0
+    log_seconds: float = 30.0  # a progress line this often when the output is not a terminal
     width: int = 128
     blocks: int = 8
     window: Optional[int] = None  # frames each block attends to; None: see auto_window

@@ -118,8 +118,10 @@ class TrainLoop:
                 now = time.monotonic()
                 rate, loss = (s.step - first) / max(now - self.started, 1e-9), float(np.mean(s.losses[-50:]))
                 progress.update(task, completed=(now - self.started) if by_time else s.step, step=s.step, loss=loss, rate=rate)
-                if not console.is_terminal and now - last_line > 30:  # logs get a line now and then
-                    console.print(f"step {s.step}  loss {loss:.4f}  {rate:.1f} steps/s", highlight=False)
+                if not console.is_terminal and now - last_line > s.settings.log_seconds:  # logs get a line now and then
+                    left = min((total - s.step) / max(rate, 1e-9), deadline - now)
+                    eta = f"  ETA {_clock(left)}" if math.isfinite(left) else ""
+                    console.print(f"step {s.step}  loss {loss:.4f}  {rate:.1f} steps/s{eta}", highlight=False)
                     last_line = now
                 if now - last_save > s.settings.checkpoint_seconds:
                     self.save()
@@ -153,7 +155,7 @@ def _start(
         if list(clips.names) != names:
             raise SinmdmError(f"this run was trained on the clips {', '.join(names)}; resume it with those, in that order")
         own = TrainSettings(**saved["settings"])
-        settings = replace(own, steps=settings.steps, minutes=settings.minutes)
+        settings = replace(own, steps=settings.steps, minutes=settings.minutes, log_seconds=settings.log_seconds)
         # the size it was trained with
         clips = ClipSet(clips.names, tuple(replace(m, skeleton=layout.skeleton) for m in clips.motions))
         return clips, TrainState.restore(saved, settings, device)
@@ -278,3 +280,9 @@ class _StopFlag:
     def __exit__(self, *exc: object) -> None:
         for s, handler in self._old.items():
             signal.signal(s, handler)
+
+
+def _clock(seconds: float) -> str:
+    """h:mm:ss, as the progress bar shows a time left."""
+    whole = max(0, round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"

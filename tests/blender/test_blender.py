@@ -112,3 +112,28 @@ def test_the_zip_from_make_installs_and_registers_the_panel(tmp_path: Path) -> N
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0 and "PANEL True" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
     assert (tmp_path / "scripts" / "addons" / "sinmdm_blender" / "api.py").is_file()
+
+
+def test_learn_in_the_panel_follows_progress_and_cancel_keeps_a_run_to_continue(tmp_path: Path) -> None:
+    executable = blender()
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        if os.environ.get("CI"):
+            pytest.fail("xvfb-run not found: .ci/run installs Debian's xvfb package")
+        pytest.skip("xvfb-run not found")
+    clip, result = tmp_path / "creature.bvh", tmp_path / "result.json"
+    clip.write_text(synthetic_bvh(90, seed=1, smooth=True))
+    Path(f"{result}.config").write_text(json.dumps({"addon_path": str(ROOT / "blender")}))
+    env = dict(os.environ, SINMDM_EXECUTABLE=f"{sys.executable} -m sinmdm", TMPDIR=str(tmp_path))
+    done = subprocess.run(
+        [xvfb, "-a", "-s", "-screen 0 1280x800x24", executable, "--factory-startup", "--python",
+         str(ROOT / "tests" / "blender" / "learn_panel.py"), "--", str(clip), str(result)],
+        capture_output=True, text=True, env=env, timeout=900,
+    )
+    assert result.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    stopped, resumed = json.loads(result.read_text())["phases"]
+    assert stopped["outcome"] == ["RUNNING_MODAL"] and stopped.get("cancelled")
+    assert 0 < max(stopped["steps"]) < 400  # the panel followed the steps; Cancel stopped it early
+    assert stopped["message"].startswith("stopped at step") and Path(stopped["run"], "model.pt").is_file()
+    assert resumed["message"].startswith("learned:") and resumed["run"] == stopped["run"]
+    assert json.loads(Path(resumed["run"], "config.json").read_text())["steps_done"] == 12
