@@ -98,8 +98,18 @@ for case, make in (("imported", imported_armature), ("built", built_armature)):
         "actions": [heads(obj, a) for a in made],
     }
 
-# Crowd 3 on the built armature: linked duplicates, each placed by its own action.
+# The editing commands on the built armature, from its learned action (90 frames).
 obj = bpy.data.objects["Built"]
+obj.animation_data.action = bpy.data.actions["Stroll"]
+edits = {"expand": api.expand(obj, count=1, length=120), "inbetween": api.inbetween(obj, 31, 61, count=1),
+         "compose": api.compose(obj, keep="LegL,FootL", count=1)}
+result["edits"] = {}
+for name, made in edits.items():
+    obj.animation_data.action = bpy.data.actions["Stroll"]
+    result["edits"][name] = heads(obj, made[0])
+result["edits"]["body_size"] = result["cases"]["built"]["body_size"]
+
+# Crowd 3 on the built armature: linked duplicates, each placed by its own action.
 obj.animation_data.action = bpy.data.actions["Stroll"]
 copies = api.crowd(obj, count=3, layout="grid", seed=1)
 result["crowd"] = [{"name": c.name, "shares_data": c.data == obj.data, "action": c.animation_data.action.name,

@@ -50,6 +50,27 @@ def scene(tmp_path_factory) -> dict:
     return json.loads((folder / "result.json").read_text())
 
 
+def _matches_its_bvh(action: dict, body_size: float) -> None:
+    """The action's bone heads and rotations at every keyed frame are the forward
+    kinematics of the BVH it came from (heads within 1e-4 of the body size)."""
+    assert action["fake_user"] and action["name"].split("_sinmdm_")[1].isdigit()
+    start, _ = action["range"]
+    motion = read_bvh(action["source"], up="y")  # the file's own axes: Blender's armature space
+    names = list(motion.skeleton.names)
+    turns, world = motion.world()
+    error = max(
+        np.abs(np.array(bones[bone]) - world[int(frame) - start, names.index(bone)]).max()
+        for frame, bones in action["frames"].items() for bone in bones
+    )
+    assert error < 1e-4 * body_size, (action["name"], error)
+    # Each bone turned as its joint: the joint's world rotation applied to the bone's rest.
+    apart = max(
+        np.abs(np.array(bones[bone]) - turns[int(frame) - start, names.index(bone)] @ np.array(action["rest"][bone])).max()
+        for frame, bones in action["rotations"].items() for bone in bones
+    )
+    assert apart < 1e-4, (action["name"], apart)
+
+
 @pytest.mark.parametrize("case", ["imported", "built"])
 def test_generated_actions_pose_the_users_bones_as_the_bvh_says(scene: dict, case: str) -> None:
     result = scene["cases"][case]
@@ -57,24 +78,17 @@ def test_generated_actions_pose_the_users_bones_as_the_bvh_says(scene: dict, cas
     actions = result["actions"]
     assert len(actions) == 2 and len({a["name"] for a in actions}) == 2
     for action in actions:
-        assert action["fake_user"] and action["name"].split("_sinmdm_")[1].isdigit()
         start, end = action["range"]
         assert end - start + 1 == LENGTH
-        motion = read_bvh(action["source"], up="y")  # the file's own axes: Blender's armature space
-        names = list(motion.skeleton.names)
-        world = motion.world_positions()
-        error = max(
-            np.abs(np.array(bones[bone]) - world[int(frame) - start, names.index(bone)]).max()
-            for frame, bones in action["frames"].items() for bone in bones
-        )
-        assert error < 1e-4 * result["body_size"], (case, action["name"], error)
-        # Each bone turned as its joint: the joint's world rotation applied to the bone's rest.
-        turns = motion.world()[0]
-        apart = max(
-            np.abs(np.array(bones[bone]) - turns[int(frame) - start, names.index(bone)] @ np.array(action["rest"][bone])).max()
-            for frame, bones in action["rotations"].items() for bone in bones
-        )
-        assert apart < 1e-4, (case, action["name"], apart)
+        _matches_its_bvh(action, result["body_size"])
+
+
+@pytest.mark.parametrize("command, frames", [("expand", 120), ("inbetween", 90), ("compose", 90)])
+def test_editing_commands_make_actions_of_their_length(scene: dict, command: str, frames: int) -> None:
+    action = scene["edits"][command]
+    start, end = action["range"]
+    assert start == 1 and end - start + 1 == frames
+    _matches_its_bvh(action, scene["edits"]["body_size"])
 
 
 def test_crowd_makes_linked_duplicates_placed_as_crowd_json_says(scene: dict) -> None:
