@@ -95,9 +95,7 @@ def _sample(
     """Run a sampler command on the armature's model; the BVH files it wrote."""
     folder = _run_folder(armature)
     out = os.path.join(folder, "blender", command)
-    args = [command, "--model", folder, "--seed", str(seed), "--out", out, "--force", *extra]
-    if command != "crowd" or "--paths" not in extra:
-        args += ["--n", str(count)]
+    args = [command, "--model", folder, "--n", str(count), "--seed", str(seed), "--out", out, "--force", *extra]
     if not cleanup:
         args.append("--no-cleanup")
     printed = runner.run(args, preference)
