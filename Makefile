@@ -38,6 +38,8 @@ demo: install
 	@echo "Try more: examples/README.md (activate the environment first: . $(VENV)/bin/activate)"
 
 test: install
+	@# the glTF tests' validator (npm package gltf-validator), where npm is installed
+	@if command -v npm >/dev/null; then npm install --silent --prefix tests/gltf --no-audit --no-fund; fi
 	$(BIN)/python -m pytest
 
 # The Blender add-on as a zip for Edit > Preferences > Add-ons > Install (no build step:

@@ -26,7 +26,7 @@ from pathlib import Path
 from common import BENCHMARK_CLIPS, ROOT, runs_folder  # puts the checkout on sys.path first
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("train_quality", "cleanup", "sampling", "apps", "follow", "onnx", "render", "scale")  # run in this order
+BENCHMARKS = ("train_quality", "cleanup", "sampling", "apps", "follow", "onnx", "gltf", "render", "scale")  # run in this order
 
 
 def bench(script: str, args: list[str], scratch: Path, verbose: bool) -> list[dict]:
@@ -198,6 +198,9 @@ def table(figures: dict[str, list[dict]], n: int) -> list[tuple[str, str, str, s
             f"torch {o['torch_sample_s']:.2f} s, onnxruntime {o['onnx_sample_s']:.2f} s; same seed, joints within "
             f"{o['apart_heights']:.0e} skeleton heights", "≤ 1e-3 heights apart (" + verdict(o["apart_heights"], 1e-3) + ")",
         ))
+    for g in figures["gltf"]:
+        goal = f"≤ 1 s ({verdict(g['seconds'], 1.0)})" if g["case"].startswith("salsa, 300 frames") else ""
+        rows.append(("glTF output", g["case"], f"{g['seconds']:.2f} s, {g['mb']:.2f} MB (BVH {g['bvh_mb']:.2f} MB)", goal))
     for r in render:
         goal = "" if r["goal_s"] is None else f"≤ {r['goal_s']:g} s ({verdict(r['seconds'], r['goal_s'])})"
         rate = "" if "PNG" in r["case"] else f" ({r['frames_per_s']:.0f} frames/s)"

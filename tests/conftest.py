@@ -44,6 +44,18 @@ def clip_params() -> list:
     return [pytest.param(None, id="no-data", marks=mark)]
 
 
+def tool(name: str, hint: str) -> str:
+    """An executable on PATH; without it the test fails under CI and is skipped elsewhere."""
+    import shutil
+
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} not found: {hint}")
+        pytest.skip(f"{name} not found ({hint})")
+    return found
+
+
 def require(path: Path | None) -> Path:
     if path is None:
         pytest.fail("real clips not found: set SINMDM_DATA or put shared/data beside the checkout")

@@ -12,6 +12,7 @@ import typer
 from ..anim.bvh import read_bvh
 from ..anim.motion import Motion
 from ..apps.describe import describe_clip, describe_run, tree_text
+from ..base.errors import SinmdmError
 from ..sampling.plan import span_captions
 from .common import print_rows, refuse_existing, render_videos, write_motion
 from .options import (
@@ -19,6 +20,7 @@ from .options import (
     CameraMode,
     Contacts,
     Force,
+    MeshKind,
     Preset,
     RenderLayout,
     TrainFps,
@@ -74,27 +76,44 @@ def _captions(path: Path, motion: Motion) -> Optional[list[str]]:
 
 def convert(
     source: Annotated[Path, typer.Argument(help="The BVH file to read.", show_default=False)],
-    target: Annotated[Path, typer.Argument(help="Where to write the canonical BVH.", show_default=False)],
+    target: Annotated[Path, typer.Argument(
+        help="Where to write: a canonical .bvh, or glTF 2.0 (.glb binary, .gltf JSON with the data embedded).",
+        show_default=False,
+    )],
     fps: Annotated[Optional[float], typer.Option(
         "--fps", min=0.001, help="Frame rate to resample to (frames per second). Default: the file's own."
     )] = None,
+    scale: Annotated[float, typer.Option(
+        "--scale", min=1e-9, rich_help_panel=OUTPUT,
+        help="glTF: multiply lengths by this (glTF means metres: 0.01 for a clip in centimetres). Default: the "
+        "clip's units. The axes are always turned to glTF's Y-up.",
+    )] = 1.0,
+    mesh: Annotated[MeshKind, typer.Option(
+        "--mesh", rich_help_panel=OUTPUT,
+        help="glTF: bones, a simple skinned shape per bone so that any viewer shows the creature; none, the "
+        "skeleton only.",
+    )] = MeshKind.bones,
     render: Annotated[bool, typer.Option(
         "--render", rich_help_panel=OUTPUT, help="Also write a video of the result beside it (TARGET with .mp4)."
     )] = False,
     force: Force = False,
     up: UpAxis = None,
 ) -> None:
-    """Read any BVH and write a canonical one, optionally resampled to --fps.
+    """Read any BVH and write a canonical one, or glTF, optionally resampled to --fps.
 
-    The output keeps joint order, names, offsets, End Sites, channel lists and rotation
+    A BVH output keeps joint order, names, offsets, End Sites, channel lists and rotation
     orders, writes one keyword per line (as Blender's importer expects), unwraps Euler
-    angles over time and writes the true frame time.
+    angles over time and writes the true frame time. A glTF output has the skeleton as
+    nodes with the BVH's names and offsets (End Sites as leaf nodes), a skin, and one
+    animation sampled at the clip's frame times.
     """
+    if target.suffix.lower() not in (".bvh", ".glb", ".gltf"):
+        raise SinmdmError(f"{target}: write .bvh, .glb or .gltf")
     refuse_existing([target, target.with_suffix(".mp4")] if render else [target], force)
     motion = read_bvh(source, up=value(up))
     if fps is not None:
         motion = motion.resample(fps)
-    write_motion(target, motion)
+    write_motion(target, motion, scale=scale, mesh=mesh == MeshKind.bones)
     typer.echo(f"wrote {target} ({motion.length_text})")
     if render:
         from ..render.figures import Scene, actor

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from ..anim.bvh import write_bvh
+from ..anim.gltf import FORMATS, write_gltf
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
 from ..diffusion.schedule import respaced
@@ -55,10 +56,12 @@ def sampling_progress(label: str, n: int, steps: int, run: Run, repeats: int = 1
         yield lambda _step: progress.advance(task)
 
 
-def free_folder(folder: Path, command: str, n: int, render: bool, force: bool, others: tuple[str, ...] = ()) -> Path:
+def free_folder(
+    folder: Path, command: str, n: int, render: bool, force: bool, others: tuple[str, ...] = (), suffix: str = "bvh"
+) -> Path:
     """``folder``, after checking (before any work) that the files a command will write
-    there do not exist yet, unless ``force``."""
-    names = [f"{command}_{i}.bvh" for i in range(n)] + [f"{command}_{i}.mp4" for i in range(n) if render]
+    there (motions with ``suffix``) do not exist yet, unless ``force``."""
+    names = [f"{command}_{i}.{suffix}" for i in range(n)] + [f"{command}_{i}.mp4" for i in range(n) if render]
     refuse_existing([folder / name for name in [*names, *others]], force)
     return folder
 
@@ -72,15 +75,15 @@ def refuse_existing(paths: list[Path], force: bool) -> None:
 
 def write_all(
     folder: Path, command: str, motions: list[Motion], render: bool = False, given: Optional[np.ndarray] = None,
-    captions: Optional[list[str]] = None, paths: Sequence[np.ndarray] = (),
+    captions: Optional[list[str]] = None, paths: Sequence[np.ndarray] = (), suffix: str = "bvh",
 ) -> None:
-    """Write DIR/<command>_<i>.bvh and print each path; with ``render`` also a video of
-    each, coloured by ``given`` (frames, joints) where parts came from the reference,
-    with a caption per frame if ``captions`` and ``paths`` ((M, 2) world X/Z) drawn on
-    the floor."""
+    """Write DIR/<command>_<i>.<suffix> (bvh, glb or gltf) and print each path; with
+    ``render`` also a video of each, coloured by ``given`` (frames, joints) where parts
+    came from the reference, with a caption per frame if ``captions`` and ``paths`` ((M,
+    2) world X/Z) drawn on the floor."""
     for i, motion in enumerate(motions):
-        write_motion(folder / f"{command}_{i}.bvh", motion)
-        typer.echo(str(folder / f"{command}_{i}.bvh"))
+        write_motion(folder / f"{command}_{i}.{suffix}", motion)
+        typer.echo(str(folder / f"{command}_{i}.{suffix}"))
     if render and motions:
         from ..render.figures import Scene, actor
 
@@ -106,15 +109,25 @@ def render_videos(videos: list[tuple[Path, list]], fps: float, **options: object
             typer.echo(str(path))
 
 
-def write_motion(path: Path, motion: Motion) -> None:
-    """Write one BVH, with a clear error where the path cannot be a file."""
+def write_motion(path: Path, motion: Motion | Sequence[Motion], scale: float = 1.0, mesh: bool = True) -> None:
+    """Write one motion as BVH, or motions as one glTF scene, by the path's suffix (.bvh,
+    .glb, .gltf; ``scale`` and ``mesh`` are glTF's), with a clear error where the path
+    cannot be a file."""
     if path.is_dir():
         raise SinmdmError(f"{path}: is a directory; give a file name")
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise SinmdmError(f"{path}: write .bvh, .glb or .gltf")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SinmdmError(f"{path.parent}: cannot create folder: {exc.strerror or exc}") from None
-    write_bvh(path, motion)
+    motions = [motion] if isinstance(motion, Motion) else list(motion)
+    if suffix == "bvh":
+        write_bvh(path, motions[0])
+    else:
+        names = [path.stem] if len(motions) == 1 else [f"{path.stem}_{i}" for i in range(len(motions))]
+        write_gltf(path, motions, names, scale=scale, mesh=mesh)
 
 
 def print_rows(rows: list[tuple[str, str]]) -> None:

@@ -4,21 +4,35 @@ model generates its body (:mod:`sinmdm.apps.follow`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional, Sequence
+from typing import Annotated, Optional
 
 import numpy as np
 import typer
 
 from ..anim.clipset import clip_names
-from ..anim.motion import Motion
 from ..anim.paths import GroundPath, read_path, read_path_list
 from ..apps.follow import Travel, clip_travel, fit_timing, path_track, require_trajectory, root_given, speed_warning
 from ..apps.follow import follow as follow_path
 from ..base.errors import SinmdmError
-from ..model.runs import Run, write_json
+from ..model.runs import Run
 from ..sampling.sample import DEFAULT_STEPS
-from .common import free_folder, load_run, refuse_existing, render_videos, sampling_progress, write_all
-from .options import OUTPUT, SAMPLING, Cleanup, Device, DeviceOption, Force, ModelDir, N, Out, Seed, Steps
+from .common import load_run, refuse_existing, sampling_progress, write_all
+from .crowds import free_crowd_folder, write_crowd
+from .options import (
+    OUTPUT,
+    SAMPLING,
+    Cleanup,
+    Device,
+    DeviceOption,
+    Force,
+    Format,
+    ModelDir,
+    N,
+    Out,
+    OutputFormat,
+    Seed,
+    Steps,
+)
 
 
 def follow(
@@ -44,11 +58,11 @@ def follow(
         "--render", rich_help_panel=OUTPUT,
         help="Also write a video next to each BVH (DIR/follow_<path>_<i>.mp4), the path drawn on the floor.",
     )] = False,
-    force: Force = False, device: DeviceOption = Device.auto,
+    force: Force = False, device: DeviceOption = Device.auto, format: OutputFormat = Format.bvh,
 ) -> None:
     """Follow a path: the root travels along it while the model generates the body.
 
-    Writes DIR/follow_<path>_<i>.bvh for each path (--n each). The points are joined by a
+    Writes DIR/follow_<path>_<i>.bvh (or .glb, .gltf) for each path (--n each). The points are joined by a
     smooth curve and the output lasts as long as the path; the creature faces the way
     its clip faces when it travels (a crab sideways). Where the path stops, it rests as
     its clip rests, or, if the clip never does, stands in the clip's calmest pose.
@@ -69,12 +83,13 @@ def follow(
     folder = out or run.path / "samples"
     names = [f"follow_{name}" for name in clip_names(paths)]
     refuse_existing([folder / f"{name}_{i}.{kind}" for name in names for i in range(n)
-                     for kind in (("bvh", "mp4") if render else ("bvh",))], force)
+                     for kind in ((format.value, "mp4") if render else (format.value,))], force)
     with sampling_progress("follow", n, steps, run, repeats=len(loaded)) as on_step:
         done = [follow_path(run, p, n, steps=steps, seed=seed, travel=travel, angle=angle, clean=cleanup, on_step=on_step)
                 for p in loaded]
     for (motions, timed), name in zip(done, names):
-        write_all(folder, name, motions, render, root_given(run.layout, timed.frames), paths=[timed.curve])
+        write_all(folder, name, motions, render, root_given(run.layout, timed.frames), paths=[timed.curve],
+                  suffix=format.value)
 
 
 def _timed(path: GroundPath, travel: Travel, fps: float, fit: bool) -> GroundPath:
@@ -92,36 +107,23 @@ def _timed(path: GroundPath, travel: Travel, fps: float, fit: bool) -> GroundPat
 
 def crowd_on_paths(
     run: Run, file: Path, seed: int, steps: int, out: Optional[Path], cleanup: bool, render: bool, force: bool,
-    ignored: list[str],
+    ignored: list[str], suffix: str = "bvh",
 ) -> None:
     """`crowd --paths`: individual i follows path i of ``file`` (seed + i); ``ignored``
     names the placement options given too, which do not go with it."""
     if ignored:
         raise SinmdmError(f"--paths places one individual on each path: {ignored[0]} does not go with it")
     require_trajectory(run.layout)
-    others = ("crowd.json", "crowd.mp4") if render else ("crowd.json",)
     loaded = read_path_list(file, run.layout.skeleton.up)
     travel = clip_travel(run.layout, run.clip_set().motions)
     for path in loaded:
         path_track(run, path, travel)
-    folder = free_folder(out or run.path / "samples", "crowd", len(loaded), False, force, others)
+    folder = free_crowd_folder(out or run.path / "samples", len(loaded), suffix, render, force)
     with sampling_progress("crowd", 1, steps, run, repeats=len(loaded)) as on_step:
         done = [follow_path(run, p, 1, steps=steps, seed=seed + i, travel=travel, clean=cleanup, on_step=on_step)
                 for i, p in enumerate(loaded)]
     individuals = [motions[0] for motions, _ in done]
-    write_all(folder, "crowd", individuals)
-    write_json(folder / "crowd.json", {
-        "model": str(run.path), "seed": seed, "fps": run.layout.fps, "paths": str(file),
-        "individuals": [{"file": f"crowd_{i}.bvh", "path": i, "seed": seed + i, "frames": m.n_frames}
-                        for i, m in enumerate(individuals)],
-    })
-    typer.echo(str(folder / "crowd.json"))
-    if render:
-        render_crowd(folder / "crowd.mp4", individuals, run.layout.fps, [timed.curve for _, timed in done])
-
-
-def render_crowd(path: Path, individuals: list[Motion], fps: float, paths: Sequence[np.ndarray] = ()) -> None:
-    from ..render.figures import Scene, actor
-
-    actors = [actor(m, style="generated", shade=i) for i, m in enumerate(individuals)]
-    render_videos([(path, [Scene(actors, f"crowd of {len(individuals)}", paths=paths)])], fps, camera="fixed")
+    record = {"model": str(run.path), "seed": seed, "fps": run.layout.fps, "paths": str(file),
+              "individuals": [{"file": f"crowd_{i}.bvh", "path": i, "seed": seed + i, "frames": m.n_frames}
+                              for i, m in enumerate(individuals)]}
+    write_crowd(folder, individuals, record, suffix, render, [timed.curve for _, timed in done])

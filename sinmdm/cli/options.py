@@ -42,6 +42,17 @@ class RenderLayout(str, Enum):
     scene = "scene"
 
 
+class Format(str, Enum):
+    bvh = "bvh"
+    glb = "glb"
+    gltf = "gltf"
+
+
+class MeshKind(str, Enum):
+    bones = "bones"
+    none = "none"
+
+
 class CameraMode(str, Enum):
     follow = "follow"
     fixed = "fixed"
@@ -116,6 +127,11 @@ Out = Annotated[Optional[Path], typer.Option("--out", rich_help_panel=OUTPUT, he
 Render = Annotated[bool, typer.Option(
     "--render", rich_help_panel=OUTPUT,
     help="Also write a video next to each BVH (DIR/<command>_<i>.mp4): given parts blue, generated orange.",
+)]
+OutputFormat = Annotated[Format, typer.Option(
+    "--format", rich_help_panel=OUTPUT,
+    help="bvh; or glTF 2.0 for game engines and web viewers: glb (binary) or gltf (JSON, data embedded), each with a "
+    "skinned bone mesh and the clip's units (`sinmdm convert` has --scale and --mesh).",
 )]
 Force = Annotated[bool, typer.Option(
     "--force", rich_help_panel=OUTPUT, help="Overwrite output files that already exist (default: refuse)."

@@ -37,7 +37,8 @@ from .common import (
     sampling_progress,
     write_all,
 )
-from .following import crowd_on_paths, render_crowd
+from .crowds import free_crowd_folder, write_crowd
+from .following import crowd_on_paths
 from .options import (
     LENGTH_HELP,
     SAMPLING,
@@ -51,9 +52,11 @@ from .options import (
     Device,
     DeviceOption,
     Force,
+    Format,
     ModelDir,
     N,
     Out,
+    OutputFormat,
     Plan,
     Preset,
     Ref,
@@ -92,6 +95,7 @@ def generate(
     render: Render = False,
     force: Force = False,
     device: DeviceOption = Device.auto,
+    format: OutputFormat = Format.bvh,
     backend: Annotated[Backend, typer.Option(
         "--backend", rich_help_panel=SAMPLING,
         help="torch, or onnx: the network exported by `sinmdm export` (<run>/model.onnx), run by onnxruntime on the "
@@ -111,13 +115,13 @@ def generate(
         raise SinmdmError("--sequence sets the length (its spans together): give --length or --sequence, not both")
     frames = request.frames or parse_length(length or "1x", run.train_frames, run.layout.fps)
     record = ("generate_sequence.json",) if request.sequence else ()
-    folder = free_folder(out or run.path / "samples", "generate", n, render, force, record)
+    folder = free_folder(out or run.path / "samples", "generate", n, render, force, record, format.value)
     with sampling_progress("generate", n, steps, run) as on_step:
         motions = generate_motions(run, n, frames, steps=steps, seed=seed, loop=loop,
                                    plan=request if plan else False, cleanup=cleanup,
                                    backend=backend.value, on_step=on_step)
     captions = sequence_captions(request, run.clip_names) if request.sequence else None
-    write_all(folder, "generate", motions, render, captions=captions)
+    write_all(folder, "generate", motions, render, captions=captions, suffix=format.value)
     if request.sequence:
         write_json(folder / record[0], {"spans": sequence_spans(request, run.clip_names), "transition": request.transition,
                                         "fps": run.layout.fps, "loop": loop})
@@ -139,6 +143,7 @@ def expand(
     )] = None,
     model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
     cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
+    format: OutputFormat = Format.bvh,
 ) -> None:
     """Grow a clip: new motion before and after the reference, which stays unchanged.
 
@@ -148,7 +153,7 @@ def expand(
     run = load_run(model, device)
     reference = load_reference(run, ref)
     edit = expand_request(run.layout, reference, length, prefix, suffix)
-    _write_edit(run, reference, edit, "expand", n, steps, seed, out, cleanup, render, force)
+    _write_edit(run, reference, edit, "expand", n, steps, seed, out, cleanup, render, force, format.value)
 
 
 def inbetween(
@@ -168,6 +173,7 @@ def inbetween(
     )] = None,
     model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
     cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
+    format: OutputFormat = Format.bvh,
 ) -> None:
     """Temporal in-betweening: keep the start and end of the reference, generate the middle.
 
@@ -179,7 +185,7 @@ def inbetween(
     run = load_run(model, device)
     reference = load_reference(run, ref)
     edit = inbetween_request(run.layout, reference, prefix, suffix, length, keyframes)
-    _write_edit(run, reference, edit, "inbetween", n, steps, seed, out, cleanup, render, force)
+    _write_edit(run, reference, edit, "inbetween", n, steps, seed, out, cleanup, render, force, format.value)
 
 
 def compose(
@@ -191,6 +197,7 @@ def compose(
     preset: Preset = None,
     model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
     cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
+    format: OutputFormat = Format.bvh,
 ) -> None:
     """Spatial composition: some joints follow the reference, the rest is generated.
 
@@ -201,7 +208,7 @@ def compose(
     reference = load_reference(run, ref)
     skeleton = run.layout.skeleton
     edit = compose_edit(run.layout, reference, resolve_part(skeleton, keep, resolve_preset(skeleton, preset)))
-    _write_edit(run, reference, edit, "compose", n, steps, seed, out, cleanup, render, force)
+    _write_edit(run, reference, edit, "compose", n, steps, seed, out, cleanup, render, force, format.value)
 
 
 def transfer(
@@ -213,6 +220,7 @@ def transfer(
     )] = 0.5,
     model: ModelDir = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
     cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
+    format: OutputFormat = Format.bvh,
 ) -> None:
     """Style transfer: the content clip in the style of the model's training clip.
 
@@ -222,10 +230,10 @@ def transfer(
     """
     run = load_run(model, device)
     motion = load_reference(run, content, what="content")
-    folder = free_folder(out or run.path / "samples", "transfer", n, render, force)
+    folder = free_folder(out or run.path / "samples", "transfer", n, render, force, suffix=format.value)
     with sampling_progress("transfer", n, steps, run) as on_step:
         motions = transfer_motions(run, motion, n, strength=strength, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
-    write_all(folder, "transfer", motions, render)
+    write_all(folder, "transfer", motions, render, suffix=format.value)
 
 
 def crowd(
@@ -262,39 +270,37 @@ def crowd(
     render: CrowdRender = False,
     force: Force = False,
     device: DeviceOption = Device.auto,
+    format: OutputFormat = Format.bvh,
 ) -> None:
     """Generate a crowd of distinct individuals laid out on the ground.
 
-    Writes DIR/crowd_<i>.bvh, each with its placement in its root channels, and
-    DIR/crowd.json with every individual's position, heading and time offset.
+    Writes DIR/crowd_<i>.bvh, each with its placement in its root channels (or one
+    DIR/crowd.glb scene of them all), and DIR/crowd.json with every individual's
+    position, heading and time offset.
     """
     run = load_run(model, device)
     if paths is not None:  # placed by their paths: the placement options do not apply
         given = {"--n": n, "--spacing": spacing, "--time-offset": time_offset or None, "--clips": clips}
-        return crowd_on_paths(run, paths, seed, steps, out, cleanup, render, force, [k for k, v in given.items() if v])
+        return crowd_on_paths(run, paths, seed, steps, out, cleanup, render, force, [k for k, v in given.items() if v],
+                              format.value)
     n = 20 if n is None else n
-    others = ("crowd.json", "crowd.mp4") if render else ("crowd.json",)
     request = replace(sampling_plan(run, clips, None, "0", plan), each=True)
-    folder = free_folder(out or run.path / "samples", "crowd", n, False, force, others)
+    folder = free_crowd_folder(out or run.path / "samples", n, format.value, render, force)
     frames = parse_length(length, run.train_frames, run.layout.fps)
     with sampling_progress("crowd", n, steps, run) as on_step:
         result = make_crowd(run, n, frames, layout=layout.value, spacing=spacing, time_offset=time_offset, seed=seed,
                             steps=steps, plan=request if plan else False, cleanup=cleanup, on_step=on_step)
-    write_all(folder, "crowd", result.individuals)
-    write_json(folder / "crowd.json", result.record)
-    typer.echo(str(folder / "crowd.json"))
-    if render:
-        render_crowd(folder / "crowd.mp4", result.individuals, run.layout.fps)
+    write_crowd(folder, result.individuals, result.record, format.value, render)
     if n > 1:
         typer.echo(f"inter-sample diversity: {result.diversity:.3f} motion scales of the training clip")
 
 
 def _write_edit(
     run: Run, reference: Motion, edit: Edit, command: str, n: int, steps: int, seed: int, out: Optional[Path],
-    cleanup: bool, render: bool, force: bool,
+    cleanup: bool, render: bool, force: bool, suffix: str,
 ) -> None:
-    folder = free_folder(out or run.path / "samples", command, n, render, force)
+    folder = free_folder(out or run.path / "samples", command, n, render, force, suffix=suffix)
     with sampling_progress(command, n, steps, run) as on_step:
         motions = sample_edit(run, reference, edit, n, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
     given: Optional[np.ndarray] = joint_weights(run.layout, edit)
-    write_all(folder, command, motions, render, given)
+    write_all(folder, command, motions, render, given, suffix=suffix)

@@ -7,28 +7,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, synthetic_bvh
+from conftest import ROOT, synthetic_bvh, tool
 
 from sinmdm.anim.bvh import read_bvh
 
-BLENDER = shutil.which("blender")
 LENGTH = 45  # frames of each generated action (the scene and the model run at 30 fps)
 
 
 def blender() -> str:
-    """Blender's executable; without it the test fails under CI and is skipped elsewhere."""
-    if BLENDER is None:
-        if os.environ.get("CI"):
-            pytest.fail("blender not found: .ci/run installs Debian's blender package")
-        pytest.skip("blender not found")
-    return BLENDER
+    return tool("blender", ".ci/run installs Debian's blender package")
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +123,7 @@ def test_the_zip_from_make_installs_and_registers_the_panel(tmp_path: Path) -> N
 
 def test_learn_in_the_panel_follows_progress_and_cancel_keeps_a_run_to_continue(tmp_path: Path) -> None:
     executable = blender()
-    xvfb = shutil.which("xvfb-run")
-    if xvfb is None:
-        if os.environ.get("CI"):
-            pytest.fail("xvfb-run not found: .ci/run installs Debian's xvfb package")
-        pytest.skip("xvfb-run not found")
+    xvfb = tool("xvfb-run", ".ci/run installs Debian's xvfb package")
     clip, result = tmp_path / "creature.bvh", tmp_path / "result.json"
     clip.write_text(synthetic_bvh(90, seed=1, smooth=True))
     Path(f"{result}.config").write_text(json.dumps({"addon_path": str(ROOT / "blender")}))
