@@ -71,12 +71,13 @@ def wrap(angle: np.ndarray) -> np.ndarray:
     return np.angle(np.exp(1j * angle))
 
 
-def travel_angles(run: Run, motion: Motion, fps: float) -> np.ndarray:
-    """The angle between the root's heading and its own travel over 0.5 s, while it moves."""
+def travel_angles(run: Run, travel: Travel, motion: Motion, fps: float) -> np.ndarray:
+    """The angle between the root's heading and its own travel over 0.5 s, while it moves
+    (faster than a tenth of the clip's median speed)."""
     xz = root_path(run.layout, motion)
     gap = max(1, round(0.5 * fps))
     step = xz[gap:] - xz[:-gap]
-    moving = np.linalg.norm(step, axis=-1) * fps / gap > 0.1 * clip_travel(run.layout, run.clip_set().motions).typical
+    moving = np.linalg.norm(step, axis=-1) * fps / gap > 0.1 * travel.typical
     direction = np.arctan2(step[:, 0], step[:, 1])
     return wrap(direction - headings(run, motion)[:-gap])[moving]
 
@@ -123,7 +124,7 @@ def measure(run: Run, travel: Travel, motions: list[Motion], timed: Track) -> di
     moving = timed.speeds() > 0.1 * travel.typical
     want = timed.direction - travel.angle
     errors = [np.abs(wrap(headings(run, m) - want))[moving].max() for m in motions]
-    angles = np.concatenate([travel_angles(run, m, fps) for m in motions])
+    angles = np.concatenate([travel_angles(run, travel, m, fps) for m in motions])
     report = evaluate(run.clip_set().motions, motions, layout.contact_points.tolist())
     # Coverage compares root rotations too, so a path that never heads where the clip
     # does cannot cover it: also measured with every root's heading turned to 0.
@@ -160,7 +161,7 @@ def main() -> None:
     for name in ("walk", "crab"):
         run = Run.load(trained(name, runs), torch.device("cpu"))
         travel = clip_travel(run.layout, run.clip_set().motions)
-        clip_angles = np.concatenate([travel_angles(run, m, run.layout.fps) for m in run.clip_set().motions])
+        clip_angles = np.concatenate([travel_angles(run, travel, m, run.layout.fps) for m in run.clip_set().motions])
         print(f"{name}: {travel.range_text()}, heading-travel angle {math.degrees(travel.angle):.0f} degrees "
               f"(median of the clip's own: {math.degrees(circular_median(clip_angles)):.0f}; of its axis: "
               f"{math.degrees(axial_median(clip_angles)):.0f})", flush=True)

@@ -40,12 +40,6 @@ class Clip:
     def fps(self) -> float:
         return 1.0 / self.frame_time
 
-    def index(self, name: str) -> int:
-        for i, joint in enumerate(self.joints):
-            if joint.name == name:
-                return i
-        raise KeyError(name)
-
     def pose(self, frame: int) -> list[tuple[Matrix, Vector]]:
         """Each joint's world rotation (3x3) and position at ``frame``: position channels
         replace the OFFSET's components, rotation channels apply in the order listed."""
