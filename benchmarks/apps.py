@@ -54,7 +54,7 @@ from sinmdm.apps.edit import (
 from sinmdm.apps.transfer import transfer as transfer_motions
 from sinmdm.evaluation.metrics import evaluate, seam_jump
 from sinmdm.model.runs import Run
-from sinmdm.sampling.sample import DEFAULT_STEPS
+from sinmdm.sampling.defaults import DEFAULT_STEPS
 
 
 def sinmdm(*args: object) -> float:

@@ -49,7 +49,7 @@ from sinmdm.apps.edit import pin_trajectory, root_path
 from sinmdm.apps.follow import Travel, clip_travel, face, follow
 from sinmdm.evaluation.metrics import SLIDING_BANDS, evaluate
 from sinmdm.model.runs import Run
-from sinmdm.sampling.sample import DEFAULT_STEPS
+from sinmdm.sampling.defaults import DEFAULT_STEPS
 
 
 def paths(travel: Travel, name: str) -> dict[str, GroundPath]:

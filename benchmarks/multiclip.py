@@ -31,7 +31,8 @@ from common import runs_folder, trained, write_rows  # puts the checkout on sys.
 from sinmdm.apps.generate import clean_motions
 from sinmdm.evaluation.metrics import METRIC_FPS, clips_jerk, distances, evaluate, metric_features, window_sums
 from sinmdm.model.runs import Run
-from sinmdm.sampling.plan import DEFAULT_TRANSITION_SECONDS, Plan, Span
+from sinmdm.sampling.defaults import DEFAULT_TRANSITION_SECONDS
+from sinmdm.sampling.plan import Plan, Span
 from sinmdm.sampling.sample import sample_features, to_motions
 
 SETS = {"chickens": ("chicken_walk", "chicken", "chicken_egg"), "salsa_walk": ("salsa", "walk")}

@@ -17,7 +17,7 @@ from sinmdm.anim.paths import GroundPath, read_path
 from sinmdm.apps.edit import root_path
 from sinmdm.apps.follow import clip_travel, follow
 from sinmdm.model.runs import Run
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 
 TINY = dict(width=48, blocks=4, batch=8, crop=64, warmup=10, checkpoint_seconds=1e9)

@@ -78,7 +78,7 @@ def model(tmp_path_factory) -> Path:
     import torch
     from conftest import synthetic_bvh
 
-    from sinmdm.model.state import TrainSettings
+    from sinmdm.model.settings import TrainSettings
     from sinmdm.model.train import train
 
     folder = tmp_path_factory.mktemp("gltf")

@@ -27,7 +27,7 @@ from sinmdm.model import checkpoint
 from sinmdm.model.checkpoint import load_checkpoint
 from sinmdm.model.diffusion import Diffusion
 from sinmdm.model.runs import run_lock
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 
 GOOD = synthetic_bvh(40, seed=3, smooth=True)

@@ -16,7 +16,7 @@ from sinmdm.base.errors import SinmdmError
 from sinmdm.cli.app import run as cli
 from sinmdm.evaluation.metrics import distances, metric_features, window_sums
 from sinmdm.model.runs import Run
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 
 TINY = dict(width=48, blocks=4, batch=8, crop=64, warmup=10, checkpoint_seconds=1e9)

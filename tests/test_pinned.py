@@ -24,7 +24,7 @@ from sinmdm.anim.bvh import write_bvh
 from sinmdm.apps.preview import write_preview
 from sinmdm.cli.app import run as cli
 from sinmdm.model.runs import Run
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 
 TINY = dict(steps=40, width=32, blocks=2, batch=8, crop=32, warmup=5, checkpoint_seconds=1e9)

@@ -13,12 +13,17 @@ Each function dispatches on its input type, so numpy and torch share one impleme
 
 from __future__ import annotations
 
-from typing import TypeVar
+import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import torch
 
-Array = TypeVar("Array", np.ndarray, torch.Tensor)
+if TYPE_CHECKING:
+    import torch
+
+# torch is never imported here: a tensor can only exist once its caller has imported it,
+# and commands that only read and write files start without torch's second of import.
+Array = TypeVar("Array", np.ndarray, "torch.Tensor")
 
 AXES = "XYZ"
 # Sequences scipy (and any sane BVH) accepts: three distinct axes, or a repeated first
@@ -35,8 +40,21 @@ VALID_ORDERS = frozenset(
 LOCK_EPS = 1e-12  # below this the first Euler angle is undefined (gimbal lock)
 
 
-def _xp(x: Array):  # noqa: ANN202 - returns a module
-    return torch if isinstance(x, torch.Tensor) else np
+def is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor, without importing torch."""
+    return type(x).__module__.partition(".")[0] == "torch"
+
+
+def array_module(x: Any):  # noqa: ANN201 - returns a module
+    """torch for a tensor, numpy for anything else."""
+    return sys.modules["torch"] if is_tensor(x) else np
+
+
+def as_like(value: np.ndarray, like: Array) -> Array:
+    """``value`` as an array of ``like``'s kind (for a tensor: its dtype and device)."""
+    if is_tensor(like):
+        return sys.modules["torch"].as_tensor(value, dtype=like.dtype, device=like.device)
+    return value
 
 
 def order_to_axes(order: str) -> np.ndarray:
@@ -54,10 +72,9 @@ def euler_to_matrix(angles: Array, axes: np.ndarray) -> Array:
     The three elementary rotations are composed as quaternions: a few elementwise
     products instead of matrix products, four times faster (docs/decisions.md).
     """
-    xp = _xp(angles)
+    xp = array_module(angles)
     unit = np.eye(3)[np.asarray(axes)]  # (..., 3, 3) at the axes' own (small) shape
-    if xp is torch:
-        unit = torch.as_tensor(unit, dtype=angles.dtype, device=angles.device)
+    unit = as_like(unit, angles)
     half = angles / 2
     cos, sin = xp.cos(half), xp.sin(half)
     quat = None
@@ -69,7 +86,7 @@ def euler_to_matrix(angles: Array, axes: np.ndarray) -> Array:
 
 def quaternion_multiply(a: Array, b: Array) -> Array:
     """Hamilton product of scalar-last quaternions (..., 4): the rotation b, then a."""
-    xp = _xp(a)
+    xp = array_module(a)
     ax, ay, az, aw = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
     bx, by, bz, bw = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
     return xp.stack(
@@ -85,7 +102,7 @@ def quaternion_multiply(a: Array, b: Array) -> Array:
 
 def axis_angle_matrix(axis: Array, angle: Array) -> Array:
     """Rodrigues' formula for unit ``axis`` (..., 3) and ``angle`` (...)."""
-    xp = _xp(angle)
+    xp = array_module(angle)
     c = xp.cos(angle)[..., None, None]
     s = xp.sin(angle)[..., None, None]
     x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
@@ -99,7 +116,7 @@ def axis_angle_matrix(axis: Array, angle: Array) -> Array:
         axis=-2,
     )
     outer = axis[..., :, None] * axis[..., None, :]
-    eye = xp.eye(3, dtype=angle.dtype) if xp is np else torch.eye(3, dtype=angle.dtype, device=angle.device)
+    eye = as_like(np.eye(3), angle) if is_tensor(angle) else np.eye(3, dtype=angle.dtype)
     return c * eye + s * skew + (1 - c) * outer
 
 
@@ -138,13 +155,13 @@ def matrix_to_euler(matrix: np.ndarray, order: str) -> np.ndarray:
 
 def matrix_to_6d(matrix: Array) -> Array:
     """(..., 3, 3) -> (..., 6): the first two columns."""
-    xp = _xp(matrix)
+    xp = array_module(matrix)
     return xp.concatenate([matrix[..., :, 0], matrix[..., :, 1]], axis=-1)
 
 
 def sixd_to_matrix(sixd: Array) -> Array:
     """(..., 6) -> (..., 3, 3) by Gram-Schmidt, so any 6 numbers give a valid rotation."""
-    xp = _xp(sixd)
+    xp = array_module(sixd)
     a, b = sixd[..., :3], sixd[..., 3:]
     c0 = _normalise(a)
     c1 = _normalise(b - (c0 * b).sum(axis=-1, keepdims=True) * c0)
@@ -153,14 +170,14 @@ def sixd_to_matrix(sixd: Array) -> Array:
 
 
 def _normalise(v: Array, eps: float = 1e-8) -> Array:
-    xp = _xp(v)
+    xp = array_module(v)
     norm = xp.sqrt((v * v).sum(axis=-1, keepdims=True))
     return v / xp.clip(norm, eps, None)
 
 
 def _cross(a: Array, b: Array) -> Array:
-    if isinstance(a, torch.Tensor):
-        return torch.linalg.cross(a, b, dim=-1)
+    if is_tensor(a):
+        return sys.modules["torch"].linalg.cross(a, b, dim=-1)
     return np.cross(a, b)
 
 
@@ -190,7 +207,7 @@ def matrix_to_quaternion(matrix: np.ndarray) -> np.ndarray:
 
 def quaternion_to_matrix(quat: Array) -> Array:
     """(..., 4) scalar-last quaternions (normalised here) -> (..., 3, 3)."""
-    xp = _xp(quat)
+    xp = array_module(quat)
     q = quat / xp.sqrt((quat * quat).sum(axis=-1, keepdims=True))
     x, y, z, w = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
     rows = [

@@ -13,11 +13,10 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..base.errors import SinmdmError
 from .channels import POSITION_CHANNELS, ROTATION_CHANNELS, ChannelLayout
-from .rotations import VALID_ORDERS, Array
+from .rotations import VALID_ORDERS, Array, array_module, as_like
 
 # The file's up axis and the rotation taking its coordinates to the Y-up world every
 # measurement uses (a Z-up file's (x, y, z) is (x, z, -y) there: right-handed, so a
@@ -231,12 +230,12 @@ class Skeleton(ChannelLayout):
     def forward_kinematics(self, rotations: Array, translations: Array) -> tuple[Array, Array]:
         """World rotations (..., J, 3, 3) and positions (..., J, 3) from local rotations
         (..., J, 3, 3) and local translations (..., J, 3). Works on numpy and torch alike."""
-        xp = torch if isinstance(rotations, torch.Tensor) else np
+        xp = array_module(rotations)
         levels, parent_slots, inverse = self._levels
         g_rot = [rotations[..., levels[0], :, :]]
         g_pos = [translations[..., levels[0], :]]
         if self.up != "y":  # the world is Y-up whatever the file's axes
-            frame = self.frame if xp is np else torch.as_tensor(self.frame, dtype=rotations.dtype, device=rotations.device)
+            frame = as_like(self.frame, rotations)
             g_rot[0] = frame @ g_rot[0]
             g_pos[0] = (frame @ g_pos[0][..., None])[..., 0]
         for level, parent in zip(levels[1:], parent_slots):
@@ -250,15 +249,14 @@ class Skeleton(ChannelLayout):
     def end_site_positions(self, world_rot: Array, world_pos: Array) -> Array:
         """World positions (..., E, 3) of the End Sites."""
         offsets = self.end_site_offsets
-        if isinstance(world_rot, torch.Tensor):
-            offsets = torch.as_tensor(offsets, dtype=world_rot.dtype, device=world_rot.device)
+        offsets = as_like(offsets, world_rot)
         p = self.end_site_parents
         return world_pos[..., p, :] + (world_rot[..., p, :, :] @ offsets[:, :, None])[..., 0]
 
     def world_points(self, world_rot: Array, world_pos: Array) -> Array:
         """World positions (..., J + E, 3) of every point: joints, then End Sites."""
         ends = self.end_site_positions(world_rot, world_pos)
-        return torch.cat([world_pos, ends], dim=-2) if isinstance(world_pos, torch.Tensor) else np.concatenate([world_pos, ends], axis=-2)
+        return array_module(world_pos).concatenate([world_pos, ends], axis=-2)
 
     @property
     def frame(self) -> np.ndarray:

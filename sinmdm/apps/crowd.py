@@ -18,14 +18,11 @@ from ..base.errors import SinmdmError
 from ..evaluation.metrics import diversity_between
 from ..model.features import FeatureLayout
 from ..model.runs import Run
+from ..sampling.defaults import SPACING_SIZES
 from ..sampling.plan import Plan
 from ..sampling.sample import sample_features, to_motions
 from .generate import clean_motions
 
-SPACING_SIZES = 1.5  # default spacing between individuals, in body sizes
-# A crowd is judged as a whole: 16 sampling steps keep almost all of its coverage and
-# variety for a third of the time of the usual 50 (docs/decisions.md).
-CROWD_STEPS = 16
 LAYOUTS = ("grid", "random")
 
 

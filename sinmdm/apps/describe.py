@@ -5,7 +5,7 @@ trained run (the clips it learned and its model)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -17,7 +17,9 @@ from ..anim.presets import resolve_preset
 from ..anim.skeleton import Skeleton
 from ..base.errors import SinmdmError
 from ..model.features import FeatureLayout
-from ..model.runs import Run
+
+if TYPE_CHECKING:
+    from ..model.runs import Run
 
 
 def describe_clip(

@@ -11,9 +11,7 @@ import typer
 
 from ..anim.bvh import read_bvh
 from ..anim.motion import Motion
-from ..apps.describe import describe_clip, describe_run, tree_text
 from ..base.errors import SinmdmError
-from ..sampling.plan import span_captions
 from .common import print_rows, refuse_existing, render_videos, write_motion
 from .options import (
     OUTPUT,
@@ -44,6 +42,8 @@ def info(
     """Describe a BVH clip: joints, channels, rate, length, up axis, body size, rig preset
     and contact points (each with the share of frames it is planted and the height it
     rests at). On a run: the names of the clips it learned, and its model."""
+    from ..apps.describe import describe_clip, describe_run, tree_text
+
     if clip.is_dir() or clip.suffix == ".pt":
         from .common import load_run
 
@@ -62,6 +62,8 @@ def _captions(path: Path, motion: Motion) -> Optional[list[str]]:
     record_path = path.with_name("generate_sequence.json")
     if not (path.name.startswith("generate_") and record_path.is_file()):
         return None
+    from ..sampling.plan import span_captions
+
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         captions = span_captions(record["spans"], int(record["transition"]))

@@ -1,11 +1,15 @@
 """What the commands share besides their options: loading a run, progress bars, refusing
-to overwrite, and writing (and rendering) the motions they make."""
+to overwrite, and writing (and rendering) the motions they make.
+
+The command modules import the layers that use torch (model, sampling, apps) inside the
+commands that need them, so that `--help`, `info`, `convert` and `render` start without
+torch's second of import (tests/cli/test_startup.py)."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import typer
@@ -16,19 +20,26 @@ from ..anim.gltf import FORMATS, write_gltf
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
 from ..diffusion.schedule import respaced
-from ..model.runs import Run, parse_length, pick_device, resolve_run
-from ..sampling.plan import Plan, parse_sequence
-from ..sampling.sample import BATCH
+from ..sampling.defaults import BATCH
 from .options import Device, split_names
+
+if TYPE_CHECKING:
+    from ..model.runs import Run
+    from ..sampling.plan import Plan
 
 
 def load_run(model: Optional[Path], device: Device | str) -> Run:
+    from ..model.runs import Run, pick_device, resolve_run
+
     return Run.load(resolve_run(model), pick_device(Device(device).value))
 
 
 def sampling_plan(run: Run, clips: Optional[str], sequence: Optional[str], transition: str, plan: bool) -> Plan:
     """The plan ``--clips``, ``--sequence`` and ``--transition`` ask for, checked against
     the run's clips before any work."""
+    from ..model.runs import parse_length
+    from ..sampling.plan import Plan, parse_sequence
+
     if (clips or sequence) and not plan:
         raise SinmdmError(f"{'--clips' if clips else '--sequence'} chooses what the plan lays out: it cannot go with --free")
     if clips and sequence:

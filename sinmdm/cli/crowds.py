@@ -10,7 +10,7 @@ import numpy as np
 import typer
 
 from ..anim.motion import Motion
-from ..model.runs import write_json
+from ..base.atomic import write_json
 from .common import refuse_existing, render_videos, write_all, write_motion
 
 

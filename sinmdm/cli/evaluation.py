@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
-from ..apps.evaluate import Evaluation, evaluate_model
-from ..evaluation.metrics import LONG_REPLAY_SECONDS, SLIDING_BANDS
-from ..model.runs import parse_length
-from ..sampling.sample import DEFAULT_STEPS
+from ..sampling.defaults import DEFAULT_STEPS
 from .common import load_run, print_rows, sampling_progress
 from .options import OUTPUT, SAMPLING, Device, DeviceOption, ModelDir, Plan, Seed, Steps
+
+if TYPE_CHECKING:
+    from ..apps.evaluate import Evaluation
 
 
 def evaluate_command(
@@ -43,6 +43,9 @@ def evaluate_command(
     are, and how plausible (foot sliding in four height bands, jerk) as ratios to the
     clip's own values, with and without cleanup. All at 30 fps, whatever the clip's rate.
     """
+    from ..apps.evaluate import evaluate_model
+    from ..model.runs import parse_length
+
     run = load_run(model, device)
     frames = parse_length(length, run.train_frames, run.layout.fps)
     with sampling_progress("eval", n, steps, run) as on_step:
@@ -76,6 +79,8 @@ def _clip_rows(result: Evaluation, names: tuple[str, ...]) -> list[tuple[str, st
 
 
 def _rows(result: Evaluation, cleanup: bool, plan: bool) -> list[tuple[str, str]]:
+    from ..evaluation.metrics import LONG_REPLAY_SECONDS, SLIDING_BANDS
+
     report, raw = result.report, result.raw
     bands = " ".join(f"{100 * b:g}%:{r:.2f}" for b, r in zip(SLIDING_BANDS, report.sliding_ratios))
     rows = [

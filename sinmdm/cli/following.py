@@ -4,18 +4,14 @@ model generates its body (:mod:`sinmdm.apps.follow`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import numpy as np
 import typer
 
 from ..anim.clipset import clip_names
-from ..anim.paths import GroundPath, read_path, read_path_list
-from ..apps.follow import Travel, clip_travel, fit_timing, path_track, require_trajectory, root_given, speed_warning
-from ..apps.follow import follow as follow_path
 from ..base.errors import SinmdmError
-from ..model.runs import Run
-from ..sampling.sample import DEFAULT_STEPS
+from ..sampling.defaults import DEFAULT_STEPS
 from .common import load_run, refuse_existing, sampling_progress, write_all
 from .crowds import free_crowd_folder, write_crowd
 from .options import (
@@ -33,6 +29,11 @@ from .options import (
     Seed,
     Steps,
 )
+
+if TYPE_CHECKING:
+    from ..anim.paths import GroundPath
+    from ..apps.follow import Travel
+    from ..model.runs import Run
 
 
 def follow(
@@ -68,6 +69,10 @@ def follow(
     its clip rests, or, if the clip never does, stands in the clip's calmest pose.
     Cleanup pins the feet and never moves the root off the path.
     """
+    from ..anim.paths import read_path
+    from ..apps.follow import clip_travel, path_track, require_trajectory, root_given
+    from ..apps.follow import follow as follow_path
+
     run = load_run(model, device)
     require_trajectory(run.layout)
     up = run.layout.skeleton.up
@@ -95,6 +100,8 @@ def follow(
 def _timed(path: GroundPath, travel: Travel, fps: float, fit: bool) -> GroundPath:
     """The path as it will be followed: warned about, or with --fit rescaled, when its
     speeds are outside the clip's."""
+    from ..apps.follow import fit_timing, speed_warning
+
     warning = speed_warning(path, travel, fps)
     if warning and fit:
         fitted = fit_timing(path, travel, fps)
@@ -111,6 +118,10 @@ def crowd_on_paths(
 ) -> None:
     """`crowd --paths`: individual i follows path i of ``file`` (seed + i); ``ignored``
     names the placement options given too, which do not go with it."""
+    from ..anim.paths import read_path_list
+    from ..apps.follow import clip_travel, path_track, require_trajectory
+    from ..apps.follow import follow as follow_path
+
     if ignored:
         raise SinmdmError(f"--paths places one individual on each path: {ignored[0]} does not go with it")
     require_trajectory(run.layout)

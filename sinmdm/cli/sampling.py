@@ -6,30 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import numpy as np
 import typer
 
 from ..anim.motion import Motion
-from ..anim.presets import resolve_preset
-from ..apps.crowd import CROWD_STEPS, SPACING_SIZES, make_crowd
-from ..apps.edit import (
-    Edit,
-    compose_edit,
-    expand_request,
-    inbetween_request,
-    joint_weights,
-    load_reference,
-    resolve_part,
-    sample_edit,
-)
-from ..apps.generate import generate as generate_motions
-from ..apps.transfer import transfer as transfer_motions
+from ..base.atomic import write_json
 from ..base.errors import SinmdmError
-from ..model.runs import Run, parse_length, write_json
-from ..sampling.plan import DEFAULT_TRANSITION_SECONDS, sequence_captions, sequence_spans
-from ..sampling.sample import DEFAULT_STEPS
+from ..sampling.defaults import CROWD_STEPS, DEFAULT_STEPS, DEFAULT_TRANSITION_SECONDS, SPACING_SIZES
 from .common import (
     free_folder,
     load_run,
@@ -64,6 +48,10 @@ from .options import (
     Seed,
     Steps,
 )
+
+if TYPE_CHECKING:
+    from ..apps.edit import Edit
+    from ..model.runs import Run
 
 
 def generate(
@@ -109,6 +97,10 @@ def generate(
     order of --sequence (then DIR/generate_sequence.json records the spans, and --render
     captions each frame with its clip).
     """
+    from ..apps.generate import generate as generate_motions
+    from ..model.runs import parse_length
+    from ..sampling.plan import sequence_captions, sequence_spans
+
     run = load_run(model, Device.cpu if backend == Backend.onnx else device)
     request = sampling_plan(run, clips, sequence, transition, plan)
     if request.sequence and length is not None:
@@ -150,6 +142,8 @@ def expand(
     Writes DIR/expand_<i>.bvh. The given frames fade into the generated ones over 0.25 s
     at each seam; the root's path runs through the reference's own positions.
     """
+    from ..apps.edit import expand_request, load_reference
+
     run = load_run(model, device)
     reference = load_reference(run, ref)
     edit = expand_request(run.layout, reference, length, prefix, suffix)
@@ -182,6 +176,8 @@ def inbetween(
     reference's own). The root passes through the reference's positions at every kept
     frame.
     """
+    from ..apps.edit import inbetween_request, load_reference
+
     run = load_run(model, device)
     reference = load_reference(run, ref)
     edit = inbetween_request(run.layout, reference, prefix, suffix, length, keyframes)
@@ -204,6 +200,9 @@ def compose(
     Writes DIR/compose_<i>.bvh. The --keep joints keep the reference's local motion at
     every frame; the root's path is kept when the root is among them.
     """
+    from ..anim.presets import resolve_preset
+    from ..apps.edit import compose_edit, load_reference, resolve_part
+
     run = load_run(model, device)
     reference = load_reference(run, ref)
     skeleton = run.layout.skeleton
@@ -228,6 +227,9 @@ def transfer(
     the sampler (ILVR harmonisation) and its root path is kept; the poses and motifs come
     from the model.
     """
+    from ..apps.edit import load_reference
+    from ..apps.transfer import transfer as transfer_motions
+
     run = load_run(model, device)
     motion = load_reference(run, content, what="content")
     folder = free_folder(out or run.path / "samples", "transfer", n, render, force, suffix=format.value)
@@ -278,6 +280,9 @@ def crowd(
     DIR/crowd.glb scene of them all), and DIR/crowd.json with every individual's
     position, heading and time offset.
     """
+    from ..apps.crowd import make_crowd
+    from ..model.runs import parse_length
+
     run = load_run(model, device)
     if paths is not None:  # placed by their paths: the placement options do not apply
         given = {"--n": n, "--spacing": spacing, "--time-offset": time_offset or None, "--clips": clips}
@@ -299,8 +304,9 @@ def _write_edit(
     run: Run, reference: Motion, edit: Edit, command: str, n: int, steps: int, seed: int, out: Optional[Path],
     cleanup: bool, render: bool, force: bool, suffix: str,
 ) -> None:
+    from ..apps.edit import joint_weights, sample_edit
+
     folder = free_folder(out or run.path / "samples", command, n, render, force, suffix=suffix)
     with sampling_progress(command, n, steps, run) as on_step:
         motions = sample_edit(run, reference, edit, n, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
-    given: Optional[np.ndarray] = joint_weights(run.layout, edit)
-    write_all(folder, command, motions, render, given, suffix=suffix)
+    write_all(folder, command, motions, render, joint_weights(run.layout, edit), suffix=suffix)

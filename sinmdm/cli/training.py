@@ -9,9 +9,7 @@ import typer
 from rich.console import Console
 
 from ..base.errors import SinmdmError
-from ..model.runs import Run, default_run_dir, pick_device
-from ..model.state import TrainSettings
-from ..sampling.sample import onnx_model_path
+from ..model.settings import TrainSettings
 from .common import load_run, refuse_existing
 from .options import (
     MODEL,
@@ -103,6 +101,7 @@ def train(
     the current step and leaves a checkpoint that --resume continues.
     """
     from ..apps.preview import write_preview
+    from ..model.runs import Run, default_run_dir, pick_device
     from ..model.train import train as run_training
 
     settings = TrainSettings(seed=seed, width=width, blocks=blocks, window=window, stretch=stretch, variance=variance,
@@ -139,6 +138,7 @@ def export(
     """
     from ..sampling.export import export_onnx
     from ..sampling.onnx_sampler import sidecar_path
+    from ..sampling.sample import onnx_model_path
 
     run = load_run(model, Device.cpu)
     path = out or onnx_model_path(run)

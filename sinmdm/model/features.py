@@ -24,11 +24,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
 from ..anim.contacts import contact_labels
 from ..anim.motion import Motion
-from ..anim.rotations import Array, matrix_to_6d, sixd_to_matrix
+from ..anim.rotations import Array, as_like, matrix_to_6d, sixd_to_matrix
 from ..anim.skeleton import Skeleton
 
 # Std floors: rotations are unitless, lengths are fractions of the body size,
@@ -188,12 +187,7 @@ class FeatureLayout:
         return features * std + mean
 
     def _stats_like(self, x: Array) -> tuple[Array, Array]:
-        if isinstance(x, torch.Tensor):
-            return (
-                torch.as_tensor(self.mean, dtype=x.dtype, device=x.device),
-                torch.as_tensor(self.std, dtype=x.dtype, device=x.device),
-            )
-        return self.mean, self.std
+        return as_like(self.mean, x), as_like(self.std, x)
 
     # --------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:

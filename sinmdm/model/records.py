@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from ..anim.clipset import ClipSet
-from ..base.atomic import atomic_write
+from ..base.atomic import atomic_write, write_json
 from ..base.version import __version__
-from .runs import CONFIG, LOSS_PLOT, STATS, write_json
+from .runs import CONFIG, LOSS_PLOT, STATS
 from .state import TrainState
 
 

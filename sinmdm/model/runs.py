@@ -105,12 +105,6 @@ def resolve_run(model: str | Path | None) -> Path:
     return path
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_write(path, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
-        out.write("\n")
-
-
 def pick_device(name: str = "auto") -> torch.device:
     """``auto`` takes CUDA, then Apple's MPS, then the CPU."""
     if name == "auto":

@@ -30,7 +30,8 @@ from .features import FeatureLayout, principal_axes
 from .network import ModelConfig
 from .records import write_records
 from .runs import CHECKPOINT, clip_files, record_latest, run_lock
-from .state import TrainSettings, TrainState, update_ema
+from .settings import TrainSettings
+from .state import TrainState, update_ema
 
 WIDEST_WINDOW = ModelConfig.window  # the model's own default window is the widest
 LABEL_DROP = 0.1  # several clips: the share of crops trained without their clip's label

@@ -22,12 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..base.atomic import write_json
 from ..base.errors import SinmdmError
 from ..base.version import __version__
 from ..diffusion.schedule import respaced
-from ..model.runs import Run, write_json
+from ..model.runs import Run
+from .defaults import DEFAULT_STEPS
 from .onnx_sampler import ONNX_EXTRA, SIDECAR_FORMAT, SIDECAR_VERSION, OnnxDenoiser, sidecar_path
-from .sample import DEFAULT_STEPS
 
 OPSET = 18
 

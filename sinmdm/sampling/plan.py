@@ -23,7 +23,6 @@ from ..model.runs import Run, parse_length
 PLAN_UNTIL = 400
 PIECE_FIELDS = 2.0
 MIN_PIECES = 4
-DEFAULT_TRANSITION_SECONDS = 0.5
 
 
 @dataclass(frozen=True)

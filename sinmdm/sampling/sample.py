@@ -17,12 +17,12 @@ from ..diffusion.config import DiffusionConfig
 from ..diffusion.scheduler import Known, LowPass
 from ..model.diffusion import Diffusion
 from ..model.runs import Run
+from .defaults import BATCH, DEFAULT_STEPS
 from .onnx_sampler import OnnxDenoiser, read_sidecar
 from .onnx_sampler import sample as onnx_sample
 from .plan import Plan, plan_guide
 
-DEFAULT_STEPS = 50
-BATCH = 8
+
 def sample_features(
     run: Run,
     n: int,

@@ -30,7 +30,7 @@ from sinmdm.base.errors import SinmdmError
 from sinmdm.cli.app import run as cli
 from sinmdm.evaluation.metrics import seam_jump
 from sinmdm.model.runs import Run
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)

@@ -23,7 +23,7 @@ from sinmdm.apps.follow import Travel, clip_travel, fit_timing, follow, follow_k
 from sinmdm.cli.app import run as cli
 from sinmdm.model.features import FeatureLayout
 from sinmdm.model.runs import Run
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 
 TINY = dict(width=32, blocks=2, batch=8, crop=24, warmup=5, checkpoint_seconds=1e9)

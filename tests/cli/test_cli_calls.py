@@ -1,6 +1,7 @@
 """Each command is thin: it parses its options and calls one function of the apps layer.
 These tests replace that function (and the model loading) and check the arguments it gets,
-so a command's parsing is tested apart from what the function does."""
+so a command's parsing is tested apart from what the function does. The commands import
+the apps layer when they run (for start-up), so the functions are replaced where they live."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
+import sinmdm.apps.crowd as crowd_app
+import sinmdm.apps.edit as edit_app
+import sinmdm.apps.evaluate as evaluate_app
+import sinmdm.apps.generate as generate_app
 import sinmdm.cli.evaluation as evaluation_cli
 import sinmdm.cli.sampling as sampling_cli
 from sinmdm.apps.crowd import Crowd
@@ -41,7 +46,7 @@ def _recorder(monkeypatch, module, name, result):
 
 
 def test_generate_passes_its_options(fake_run, monkeypatch, tmp_path):
-    calls = _recorder(monkeypatch, sampling_cli, "generate_motions", [])
+    calls = _recorder(monkeypatch, generate_app, "generate", [])
     code = run(["generate", "--length", "2s", "--n", "3", "--seed", "4", "--steps", "7", "--loop", "--free",
                 "--no-cleanup", "--backend", "onnx", "--device", "cpu", "--out", str(tmp_path / "o")])
     assert code == 0
@@ -53,7 +58,7 @@ def test_generate_passes_its_options(fake_run, monkeypatch, tmp_path):
 
 
 def test_crowd_passes_its_options(fake_run, monkeypatch, tmp_path):
-    calls = _recorder(monkeypatch, sampling_cli, "make_crowd", Crowd([], {"individuals": []}, float("nan")))
+    calls = _recorder(monkeypatch, crowd_app, "make_crowd", Crowd([], {"individuals": []}, float("nan")))
     (tmp_path / "o").mkdir()  # (write_all makes it when there are individuals)
     code = run(["crowd", "--n", "5", "--length", "1x", "--layout", "grid", "--spacing", "30", "--time-offset", "0.5",
                 "--seed", "2", "--out", str(tmp_path / "o")])
@@ -78,8 +83,8 @@ def test_crowd_passes_its_options(fake_run, monkeypatch, tmp_path):
 )
 def test_editing_commands_hand_their_options_to_the_request(fake_run, monkeypatch, tmp_path, argv, wanted):
     name = "expand_request" if argv[0] == "expand" else "inbetween_request"
-    requests = _recorder(monkeypatch, sampling_cli, name, "the edit")
-    monkeypatch.setattr(sampling_cli, "load_reference", lambda run_, path: "the reference")
+    requests = _recorder(monkeypatch, edit_app, name, "the edit")
+    monkeypatch.setattr(edit_app, "load_reference", lambda run_, path: "the reference")
     written = _recorder(monkeypatch, sampling_cli, "_write_edit", None)
     assert run([*argv, "--n", "2", "--steps", "3", "--out", str(tmp_path)]) == 0
     [(args, _)] = requests
@@ -90,7 +95,7 @@ def test_editing_commands_hand_their_options_to_the_request(fake_run, monkeypatc
 
 def test_eval_passes_its_options(fake_run, monkeypatch, capsys):
     report = SimpleNamespace(to_dict=lambda: {"coverage": 1.0})
-    calls = _recorder(monkeypatch, evaluation_cli, "evaluate_model", SimpleNamespace(report=report, raw=report, seconds=1.0))
+    calls = _recorder(monkeypatch, evaluate_app, "evaluate_model", SimpleNamespace(report=report, raw=report, seconds=1.0))
     assert run(["eval", "--n", "4", "--length", "30", "--seed", "9", "--steps", "5", "--free", "--no-cleanup", "--json"]) == 0
     [(args, kwargs)] = calls
     assert args == (fake_run, 4, 30)
@@ -100,12 +105,12 @@ def test_eval_passes_its_options(fake_run, monkeypatch, capsys):
 
 def test_train_passes_its_settings_and_previews_after(monkeypatch, tmp_path):
     import sinmdm.apps.preview as preview
-    import sinmdm.cli.training as training_cli
+    import sinmdm.model.runs as runs
     import sinmdm.model.train as model_train
 
     calls = _recorder(monkeypatch, model_train, "train", (tmp_path / "run", True))
     previews = _recorder(monkeypatch, preview, "write_preview", None)
-    monkeypatch.setattr(training_cli.Run, "load", lambda path, device: f"run at {path}")
+    monkeypatch.setattr(runs.Run, "load", lambda path, device: f"run at {path}")
     clip = tmp_path / "clip.bvh"
     code = run(["train", str(clip), "--steps", "12", "--width", "64", "--blocks", "3", "--window", "5",
                 "--variance", "0.99", "--stretch", "0.1", "--seed", "3", "--up", "z", "--contacts", "A, B",

@@ -15,7 +15,7 @@ from sinmdm.base.errors import SinmdmError
 from sinmdm.model.checkpoint import load_checkpoint
 from sinmdm.model.crops import CropSampler
 from sinmdm.model.runs import Run
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 from sinmdm.sampling.plan import Plan, Span, plan_guide, transition_weight
 

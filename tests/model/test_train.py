@@ -19,7 +19,7 @@ from sinmdm.model.checkpoint import load_checkpoint
 from sinmdm.model.crops import CropSampler
 from sinmdm.model.diffusion import Diffusion
 from sinmdm.model.runs import Run, parse_length
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import auto_window, train
 from sinmdm.sampling.plan import plan_guide, shuffled_plans
 from sinmdm.sampling.sample import sample_features, to_motions

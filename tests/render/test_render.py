@@ -20,7 +20,7 @@ from sinmdm.base.errors import SinmdmError
 from sinmdm.cli.app import run as cli
 from sinmdm.model.features import FeatureLayout
 from sinmdm.model.runs import Run
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 from sinmdm.render.camera import Camera, make_camera
 from sinmdm.render.figures import GENERATED, GIVEN, Scene, actor

@@ -28,7 +28,7 @@ from sinmdm.sampling.onnx_sampler import sample as numpy_sample
 
 SIGNAL_SCALE = DiffusionConfig().signal_scale
 from sinmdm.anim.skeleton import Skeleton
-from sinmdm.model.state import TrainSettings
+from sinmdm.model.settings import TrainSettings
 from sinmdm.model.train import train
 
 # The default network (width 128, 8 blocks), trained for a few steps on short crops.
