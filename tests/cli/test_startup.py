@@ -42,3 +42,10 @@ def test_file_commands_start_without_torch(command, clip, tmp_path):
 
 def test_render_imports_matplotlib_but_not_torch(clip, tmp_path):
     assert heavy_imports(["render", str(clip), "--still", "--out", str(tmp_path / "sheet.png")]) == {"matplotlib"}
+
+
+def test_sampling_imports_torch_but_not_scipy_signal(clip, tmp_path):
+    run_dir = tmp_path / "run"
+    subprocess.run([sys.executable, "-m", "sinmdm", "train", str(clip), "--steps", "2", "--width", "16", "--blocks", "1",
+                    "--out", str(run_dir)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    assert heavy_imports(["generate", "--model", str(run_dir), "--steps", "2", "--out", str(tmp_path / "out")]) == {"torch"}
