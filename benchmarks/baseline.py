@@ -1,7 +1,8 @@
 """What no learning gives, on the same clip (REFERENCE.md section 4, baseline (c)): the
 clip cut into random 2-second pieces laid end to end, each cross-faded into the next over
 0.5 s (slerped rotations, blended translations), with smooth per-joint rotation noise of
-1.7 degrees RMS. Each piece's root starts where the previous one's ends (its horizontal
+1.7 degrees RMS (a keypoint clip, without rotations: smooth noise on every joint's position
+relative to the root, as far as 1.7 degrees moves a point half a body size away). Each piece's root starts where the previous one's ends (its horizontal
 path is shifted, its heading is the clip's), so the pieces do not jump across the floor."""
 
 from __future__ import annotations
@@ -45,12 +46,19 @@ def pieces(clip: Motion | Sequence[Motion], frames: int, rng: np.random.Generato
         t[:fade] = out_t[-fade:] + w[..., None] * (t[:fade] - out_t[-fade:])
         out_q, out_t = np.concatenate([out_q[:-fade], q]), np.concatenate([out_t[:-fade], t])
     rotations = quaternion_to_matrix(out_q[:frames])
-    if noise:
-        joints = clip.skeleton.rotating_joints
+    joints = clip.skeleton.rotating_joints
+    if noise and len(joints):
         wobble = gaussian_filter1d(rng.normal(size=(frames, len(joints), 3)), NOISE_SECONDS * clip.fps, axis=0)
         wobble *= np.radians(NOISE_DEGREES) / np.sqrt(np.mean(np.sum(wobble**2, axis=-1)))
         angle = np.linalg.norm(wobble, axis=-1)
         rotations[:, joints] = rotations[:, joints] @ axis_angle_matrix(wobble / np.maximum(angle, 1e-12)[..., None], angle)
+    elif noise:  # keypoints: the joints' positions about the root (a 2D clip's in its plane)
+        others = np.arange(1, clip.skeleton.n_joints)
+        shake = gaussian_filter1d(rng.normal(size=(frames, len(others), 3)), NOISE_SECONDS * clip.fps, axis=0)
+        if clip.skeleton.keypoints is not None and clip.skeleton.keypoints.dims == 2:
+            shake[..., 2] = 0.0
+        shake *= np.radians(NOISE_DEGREES) * 0.5 * clip.skeleton.size / np.sqrt(np.mean(np.sum(shake**2, axis=-1)))
+        out_t[:frames, others] += shake
     still = np.setdiff1d(np.arange(clip.skeleton.n_joints), clip.skeleton.rotating_joints)
     rotations[:, still] = np.eye(3)
     return replace(clip, rotations=rotations, translations=out_t[:frames])

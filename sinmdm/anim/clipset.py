@@ -12,6 +12,7 @@ import numpy as np
 
 from ..base.errors import SinmdmError
 from .bvh import read_bvh
+from .keypoints import KeypointOptions, is_keypoint_file, read_keypoint_clip, resample_missing
 from .motion import Motion
 
 NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -19,10 +20,12 @@ NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 @dataclass(frozen=True, eq=False)
 class ClipSet:
-    """Named clips on one skeleton (the first clip's, so one body size) at one rate."""
+    """Named clips on one skeleton (the first clip's, so one body size) at one rate.
+    ``missing``: for keypoint clips, (frames, joints) where each clip's file had no value."""
 
     names: tuple[str, ...]
     motions: tuple[Motion, ...]
+    missing: Optional[tuple[np.ndarray, ...]] = None
 
     def __post_init__(self) -> None:
         if not self.names or len(self.names) != len(self.motions):
@@ -86,15 +89,30 @@ def clip_names(paths: Sequence[Path]) -> list[str]:
     return names
 
 
-def read_clips(paths: Sequence[Path], up: Optional[str], fps: Optional[float]) -> ClipSet:
+def read_clip(path: Path, up: Optional[str], keypoints: Optional[KeypointOptions] = None) -> tuple[Motion, np.ndarray]:
+    """A BVH clip, or a keypoint clip (.npy, .npz; see :mod:`sinmdm.anim.keypoints`), and
+    (frames, joints) where its file had no value (never, for a BVH)."""
+    if is_keypoint_file(path):
+        return read_keypoint_clip(path, replace(keypoints or KeypointOptions(), up=up))
+    motion = read_bvh(path, up=up)
+    return motion, np.zeros((motion.n_frames, motion.skeleton.n_joints), dtype=bool)
+
+
+def read_clips(
+    paths: Sequence[Path], up: Optional[str], fps: Optional[float], keypoints: Optional[KeypointOptions] = None
+) -> ClipSet:
     """The clips at one training rate (``fps``, else the first clip's capped at 30; see
-    :meth:`Motion.at_training_rate`), refused unless they share the first one's skeleton."""
-    first = read_bvh(paths[0], up=up).at_training_rate(fps)
-    motions = [first]
+    :meth:`Motion.at_training_rate`), refused unless they share the first one's skeleton.
+    ``keypoints`` says what keypoint files do not (their rate among it)."""
+    read, gaps = read_clip(paths[0], up, keypoints)
+    first = read.at_training_rate(fps)
+    motions, missing = [first], [resample_missing(gaps, read.fps, first.fps)]
     for path in paths[1:]:
-        motion = read_bvh(path, up=first.skeleton.up).resample(first.fps)
+        read, gaps = read_clip(path, first.skeleton.up, keypoints)
+        motion = read.resample(first.fps)
+        missing.append(resample_missing(gaps, read.fps, first.fps))
         difference = first.skeleton.difference(motion.skeleton)
         if difference:
             raise SinmdmError(f"{path}: not on the skeleton of {paths[0]}: {difference}")
         motions.append(replace(motion, skeleton=first.skeleton))
-    return ClipSet(tuple(clip_names(paths)), tuple(motions))
+    return ClipSet(tuple(clip_names(paths)), tuple(motions), tuple(missing) if any(m.any() for m in missing) else None)

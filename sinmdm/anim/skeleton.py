@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from ..base.errors import SinmdmError
 from .channels import POSITION_CHANNELS, ROTATION_CHANNELS, ChannelLayout
+from .keypoint_spec import KeypointSpec
 from .rotations import VALID_ORDERS, Array, array_module, as_like
 
 # The file's up axis and the rotation taking its coordinates to the Y-up world every
@@ -54,7 +55,8 @@ class Skeleton(ChannelLayout):
     ``end_site_slots`` (E,) says where each End Site stands among its parent's children
     in the file: after that many of its child joints (default: after all of them).
     ``up`` is the file's up axis ("y" or "z"); ``measured_size`` the body size measured
-    from a clip (see :mod:`sinmdm.anim.body`), 0 when none was measured.
+    from a clip (see :mod:`sinmdm.anim.body`), 0 when none was measured. ``keypoints``:
+    a skeleton made from joint positions (:mod:`sinmdm.anim.keypoints`), else None.
 
     *Points* are the joints followed by the End Sites (J + E of them): anything that can
     touch the floor, with :attr:`point_parents` and :attr:`point_names`.
@@ -69,6 +71,7 @@ class Skeleton(ChannelLayout):
     end_site_slots: np.ndarray | None = None
     up: str = "y"
     measured_size: float = 0.0
+    keypoints: Optional[KeypointSpec] = None
 
     def __post_init__(self) -> None:
         parents = self.parents
@@ -170,6 +173,12 @@ class Skeleton(ChannelLayout):
     def point_parents(self) -> np.ndarray:
         """(J + E,) the joint each point hangs from (-1 for the root)."""
         return np.concatenate([self.parents, self.end_site_parents]).astype(np.int64)
+
+    @cached_property
+    def drawn_parents(self) -> np.ndarray:
+        """(J + E,) the point each drawn bone starts from (-1: none): the joint tree, or a
+        keypoint skeleton's edges."""
+        return self.keypoints.tree_parents() if self.keypoints else self.point_parents
 
     @cached_property
     def point_names(self) -> tuple[str, ...]:
@@ -326,6 +335,7 @@ class Skeleton(ChannelLayout):
             "end_site_slots": self.end_site_slots.tolist(),
             "up": self.up,
             "measured_size": self.measured_size,
+            **({"keypoints": self.keypoints.to_dict()} if self.keypoints else {}),
         }
 
     @classmethod
@@ -342,6 +352,7 @@ class Skeleton(ChannelLayout):
             end_site_slots=None if data.get("end_site_slots") is None else np.asarray(data["end_site_slots"], dtype=np.int64),
             up=str(data.get("up", "y")),
             measured_size=float(data.get("measured_size", 0.0)),
+            keypoints=KeypointSpec.from_dict(data["keypoints"]) if data.get("keypoints") else None,
         )
 
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from ..evaluation.bones import BoneLengths, compare_bones
 from ..evaluation.metrics import Report, evaluate
 from ..model.runs import Run
 from ..sampling.plan import Plan
@@ -17,11 +18,13 @@ from .generate import clean_motions
 @dataclass
 class Evaluation:
     """The scores of the samples as written (``report``), of the same samples before
-    cleanup (``raw``; the same report without cleanup), and the sampling time."""
+    cleanup (``raw``; the same report without cleanup), the sampling time, and for a
+    keypoint model how the written samples keep the clip's bone lengths."""
 
     report: Report
     raw: Report
     seconds: float
+    bones: Optional[BoneLengths] = None
 
 
 def evaluate_model(
@@ -43,4 +46,5 @@ def evaluate_model(
     samples = clean_motions(run, None, features, raw) if cleanup else raw
     clips = run.clip_set().motions
     report = evaluate(clips, samples, contacts)
-    return Evaluation(report, evaluate(clips, raw, contacts) if cleanup else report, seconds)
+    bones = compare_bones(clips, samples) if run.layout.skeleton.keypoints else None
+    return Evaluation(report, evaluate(clips, raw, contacts) if cleanup else report, seconds, bones)

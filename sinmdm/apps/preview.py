@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..anim.bvh import write_bvh
+from ..anim.keypoints import write_keypoints
 from ..anim.motion import Motion
 from ..model.runs import PREVIEW, PREVIEW_VIDEO, Run
 from ..render.figures import Scene, actor
@@ -24,9 +25,15 @@ def write_preview(run: Run, seed: int = 0) -> tuple[Path, Path]:
     frames = min(clip.n_frames, round(PREVIEW_MAX_SECONDS * clip.fps))
     features = sample_features(run, 1, frames, seed=seed)
     preview = clean_motions(run, None, features, to_motions(run, features))[0]
-    write_bvh(run.path / PREVIEW, preview)
+    keypoints = run.layout.skeleton.keypoints
+    path = run.path / PREVIEW
+    if keypoints:  # no rotations to write: the file's own kind
+        path = path.with_suffix(keypoints.suffix)
+        write_keypoints(path, preview)
+    else:
+        write_bvh(path, preview)
     write_preview_video(run.clip_set().motions[0], preview, run.path / PREVIEW_VIDEO)
-    return run.path / PREVIEW, run.path / PREVIEW_VIDEO
+    return path, run.path / PREVIEW_VIDEO
 
 
 def write_preview_video(clip: Motion, sample: Motion, path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 
 from ..anim.contacts import CONTACT_REACH, SPEED_LIMIT, Swings, point_speeds
+from ..anim.keypoints import fit_bone_lengths
 from ..anim.motion import Motion
 from ..anim.rotations import matrix_to_quaternion, quaternion_to_matrix, slerp
 from ..evaluation.metrics import jerk
@@ -56,7 +57,9 @@ def cleanup(
         cleaned = cleanup(around, contacts, tiled, planted, held, drag, jerk_limit, False, swings, bends)
         return cleaned.crop(pad, motion.n_frames)
     seconds, cleaned = smoothing(motion, jerk_limit)
-    if contacts:
+    if motion.skeleton.keypoints:  # positions, no rotations: no IK; in 3D the bones keep their lengths
+        cleaned = fit_bone_lengths(cleaned)
+    elif contacts:
         cleaned = _hold_feet(motion, cleaned, seconds, contacts, contact, planted, given, drag, jerk_limit, swings, bends)
     if given is not None:
         cleaned = _restore(motion, cleaned, given)

@@ -17,11 +17,12 @@ from rich.console import Console
 
 from ..anim.bvh import write_bvh
 from ..anim.gltf import FORMATS, write_gltf
+from ..anim.keypoints import write_keypoints
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
 from ..diffusion.schedule import respaced
 from ..sampling.defaults import BATCH
-from .options import Device, split_names
+from .options import Device, Format, split_names
 
 if TYPE_CHECKING:
     from ..model.runs import Run
@@ -120,21 +121,43 @@ def render_videos(videos: list[tuple[Path, list]], fps: float, **options: object
             typer.echo(str(path))
 
 
+KEYPOINT_FORMATS = ("npy", "npz")
+
+
+def output_suffix(run: Run, format: Optional[Format]) -> str:
+    """The kind of file ``--format`` asks for, checked against the model: a keypoint
+    model writes positions (npy, npz; by default its clip's kind), any other bvh, glb or
+    gltf (bvh by default)."""
+    keypoints = run.layout.skeleton.keypoints
+    if format is None:
+        return keypoints.suffix.lstrip(".") if keypoints else "bvh"
+    if keypoints and format.value not in KEYPOINT_FORMATS:
+        raise SinmdmError(f"--format {format.value}: a keypoint model has positions and no rotations: write npy or npz")
+    if not keypoints and format.value in KEYPOINT_FORMATS:
+        raise SinmdmError(f"--format {format.value}: npy and npz hold keypoint clips; this model writes bvh, glb or gltf")
+    return format.value
+
+
 def write_motion(path: Path, motion: Motion | Sequence[Motion], scale: float = 1.0, mesh: bool = True) -> None:
-    """Write one motion as BVH, or motions as one glTF scene, by the path's suffix (.bvh,
-    .glb, .gltf; ``scale`` and ``mesh`` are glTF's), with a clear error where the path
-    cannot be a file."""
+    """Write one motion as BVH (or, a keypoint motion, as .npy or .npz), or motions as one
+    glTF scene, by the path's suffix (``scale`` and ``mesh`` are glTF's), with a clear
+    error where the path cannot be a file."""
     if path.is_dir():
         raise SinmdmError(f"{path}: is a directory; give a file name")
     suffix = path.suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
+    motions = [motion] if isinstance(motion, Motion) else list(motion)
+    keypoints = motions[0].skeleton.keypoints is not None
+    if keypoints != (suffix in KEYPOINT_FORMATS):
+        raise SinmdmError(f"{path}: write {'.npy or .npz (keypoints)' if keypoints else '.bvh, .glb or .gltf'}")
+    if suffix not in (*FORMATS, *KEYPOINT_FORMATS):
         raise SinmdmError(f"{path}: write .bvh, .glb or .gltf")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SinmdmError(f"{path.parent}: cannot create folder: {exc.strerror or exc}") from None
-    motions = [motion] if isinstance(motion, Motion) else list(motion)
-    if suffix == "bvh":
+    if suffix in KEYPOINT_FORMATS:
+        write_keypoints(path, motions[0])
+    elif suffix == "bvh":
         write_bvh(path, motions[0])
     else:
         names = [path.stem] if len(motions) == 1 else [f"{path.stem}_{i}" for i in range(len(motions))]

@@ -13,10 +13,12 @@ from ..anim.motion import Motion
 from ..base.atomic import write_json
 from .common import refuse_existing, render_videos, write_all, write_motion
 
+SCENES = ("glb", "gltf")  # one file holds the whole crowd
+
 
 def crowd_files(n: int, suffix: str) -> list[str]:
-    """The motion files of a crowd of ``n``: crowd_<i>.bvh, or one crowd.glb / crowd.gltf."""
-    return [f"crowd_{i}.bvh" for i in range(n)] if suffix == "bvh" else [f"crowd.{suffix}"]
+    """The motion files of a crowd of ``n``: crowd_<i>.bvh (.npy, .npz), or one crowd.glb / crowd.gltf."""
+    return [f"crowd.{suffix}"] if suffix in SCENES else [f"crowd_{i}.{suffix}" for i in range(n)]
 
 
 def free_crowd_folder(folder: Path, n: int, suffix: str, render: bool, force: bool) -> Path:
@@ -32,8 +34,10 @@ def write_crowd(
 ) -> None:
     """The individuals' files, crowd.json (each individual's file, and its node in a glTF
     scene), and with ``render`` crowd.mp4 (``paths`` drawn on the floor)."""
-    if suffix == "bvh":
-        write_all(folder, "crowd", individuals)
+    if suffix not in SCENES:
+        write_all(folder, "crowd", individuals, suffix=suffix)
+        for i, individual in enumerate(record["individuals"]):
+            individual.update(file=f"crowd_{i}.{suffix}")
     else:
         scene = folder / f"crowd.{suffix}"
         write_motion(scene, individuals)  # one scene: node crowd_<i> holds individual i

@@ -62,6 +62,8 @@ def _as_json(result: Evaluation, cleanup: bool, plan: bool) -> dict:
         raw = result.raw
         extra.update(sliding_ratios_without_cleanup=raw.sliding_ratios, sliding_ratio_without_cleanup=raw.sliding_ratio,
                      jerk_ratio_without_cleanup=raw.jerk_ratio)
+    if result.bones is not None:
+        extra.update(bone_lengths=result.bones.to_dict())
     return {**result.report.to_dict(), **extra}
 
 
@@ -96,6 +98,10 @@ def _rows(result: Evaluation, cleanup: bool, plan: bool) -> list[tuple[str, str]
         ("foot sliding ratio", f"{report.sliding_ratio:.2f} in the worst band   (by height band above rest, of the body size: {bands})"),
         ("jerk ratio", f"{report.jerk_ratio:.2f}   ({report.jerk:.1f} vs input {report.jerk_input:.1f} body sizes/s^3)"),
     ]
+    if result.bones is not None:
+        b = result.bones
+        rows.append(("bone lengths", f"median off the clip's by {100 * b.median_error:.2f}% (worst frame "
+                     f"{100 * b.worst_error:.2f}%), spread {b.spread_ratio:.2f} of the clip's"))
     if cleanup:
         rows.insert(0, ("cleanup", "on (sliding and jerk without it below)"))
         rows.append(("  without cleanup", f"sliding ratio {raw.sliding_ratio:.2f}, jerk ratio {raw.jerk_ratio:.2f}, "

@@ -12,7 +12,7 @@ import typer
 from ..anim.clipset import clip_names
 from ..base.errors import SinmdmError
 from ..sampling.defaults import DEFAULT_STEPS
-from .common import load_run, refuse_existing, sampling_progress, write_all
+from .common import load_run, output_suffix, refuse_existing, sampling_progress, write_all
 from .crowds import free_crowd_folder, write_crowd
 from .options import (
     OUTPUT,
@@ -21,7 +21,6 @@ from .options import (
     Device,
     DeviceOption,
     Force,
-    Format,
     ModelDir,
     N,
     Out,
@@ -59,7 +58,7 @@ def follow(
         "--render", rich_help_panel=OUTPUT,
         help="Also write a video next to each BVH (DIR/follow_<path>_<i>.mp4), the path drawn on the floor.",
     )] = False,
-    force: Force = False, device: DeviceOption = Device.auto, format: OutputFormat = Format.bvh,
+    force: Force = False, device: DeviceOption = Device.auto, format: OutputFormat = None,
 ) -> None:
     """Follow a path: the root travels along it while the model generates the body.
 
@@ -88,13 +87,13 @@ def follow(
     folder = out or run.path / "samples"
     names = [f"follow_{name}" for name in clip_names(paths)]
     refuse_existing([folder / f"{name}_{i}.{kind}" for name in names for i in range(n)
-                     for kind in ((format.value, "mp4") if render else (format.value,))], force)
+                     for kind in ((output_suffix(run, format), "mp4") if render else (output_suffix(run, format),))], force)
     with sampling_progress("follow", n, steps, run, repeats=len(loaded)) as on_step:
         done = [follow_path(run, p, n, steps=steps, seed=seed, travel=travel, angle=angle, clean=cleanup, on_step=on_step)
                 for p in loaded]
     for (motions, timed), name in zip(done, names):
         write_all(folder, name, motions, render, root_given(run.layout, timed.frames), paths=[timed.curve],
-                  suffix=format.value)
+                  suffix=output_suffix(run, format))
 
 
 def _timed(path: GroundPath, travel: Travel, fps: float, fit: bool) -> GroundPath:

@@ -46,6 +46,8 @@ class Format(str, Enum):
     bvh = "bvh"
     glb = "glb"
     gltf = "gltf"
+    npy = "npy"
+    npz = "npz"
 
 
 class MeshKind(str, Enum):
@@ -77,7 +79,22 @@ UpAxis = Annotated[Optional[Up], typer.Option(
 )]
 TrainFps = Annotated[Optional[float], typer.Option(
     "--fps", min=0.001, rich_help_panel=INPUT,
-    help=f"Frame rate the model sees. Default: the clip's, capped at {DEFAULT_MAX_FPS:g}.",
+    help=f"Frame rate the model sees. Default: the clip's, capped at {DEFAULT_MAX_FPS:g}. A keypoint file without "
+    "a rate of its own (.npy) is at this rate.",
+)]
+Edges = Annotated[Optional[str], typer.Option(
+    "--edges", rich_help_panel=INPUT,
+    help="Keypoint clips: the bones, as joint index pairs (0-1,1-2,1-3) or a JSON file of [a, b] pairs; a tree "
+    "or several. Default: the .npz's own 'edges'.",
+)]
+KeypointRoot = Annotated[Optional[str], typer.Option(
+    "--root", rich_help_panel=INPUT,
+    help="Keypoint clips: the root joint (name or index), whose path is the creature's. Default: the most central "
+    "joint along the bones.",
+)]
+YDown = Annotated[bool, typer.Option(
+    "--y-down", rich_help_panel=INPUT,
+    help="2D keypoint clips in image coordinates (y grows downwards); by default y is up.",
 )]
 ModelDir = Annotated[Optional[Path], typer.Option(
     "--model", rich_help_panel=INPUT, help="Run folder (or its model.pt). Default: the latest run."
@@ -128,10 +145,11 @@ Render = Annotated[bool, typer.Option(
     "--render", rich_help_panel=OUTPUT,
     help="Also write a video next to each BVH (DIR/<command>_<i>.mp4): given parts blue, generated orange.",
 )]
-OutputFormat = Annotated[Format, typer.Option(
-    "--format", rich_help_panel=OUTPUT,
+OutputFormat = Annotated[Optional[Format], typer.Option(
+    "--format", rich_help_panel=OUTPUT, show_default=False,
     help="bvh; or glTF 2.0 for game engines and web viewers: glb (binary) or gltf (JSON, data embedded), each with a "
-    "skinned bone mesh and the clip's units (`sinmdm convert` has --scale and --mesh).",
+    "skinned bone mesh and the clip's units (`sinmdm convert` has --scale and --mesh). A keypoint model writes "
+    "positions: npy or npz, in its clip's layout, axes and units. Default: bvh; a keypoint model, its clip's kind.",
 )]
 Force = Annotated[bool, typer.Option(
     "--force", rich_help_panel=OUTPUT, help="Overwrite output files that already exist (default: refuse)."

@@ -17,6 +17,7 @@ from ..sampling.defaults import CROWD_STEPS, DEFAULT_STEPS, DEFAULT_TRANSITION_S
 from .common import (
     free_folder,
     load_run,
+    output_suffix,
     sampling_plan,
     sampling_progress,
     write_all,
@@ -36,7 +37,6 @@ from .options import (
     Device,
     DeviceOption,
     Force,
-    Format,
     ModelDir,
     N,
     Out,
@@ -52,6 +52,12 @@ from .options import (
 if TYPE_CHECKING:
     from ..apps.edit import Edit
     from ..model.runs import Run
+
+BackendOption = Annotated[Backend, typer.Option(
+    "--backend", rich_help_panel=SAMPLING,
+    help="torch, or onnx: the network exported by `sinmdm export` (<run>/model.onnx), run by onnxruntime on the "
+    "CPU with the sampling loop in numpy; the same seed gives the same motions.",
+)]
 
 
 def generate(
@@ -83,12 +89,8 @@ def generate(
     render: Render = False,
     force: Force = False,
     device: DeviceOption = Device.auto,
-    format: OutputFormat = Format.bvh,
-    backend: Annotated[Backend, typer.Option(
-        "--backend", rich_help_panel=SAMPLING,
-        help="torch, or onnx: the network exported by `sinmdm export` (<run>/model.onnx), run by onnxruntime on the "
-        "CPU with the sampling loop in numpy; the same seed gives the same motions.",
-    )] = Backend.torch,
+    format: OutputFormat = None,
+    backend: BackendOption = Backend.torch,
 ) -> None:
     """Generate new motions of any length from a trained model.
 
@@ -102,18 +104,17 @@ def generate(
     from ..sampling.plan import sequence_captions, sequence_spans
 
     run = load_run(model, Device.cpu if backend == Backend.onnx else device)
-    request = sampling_plan(run, clips, sequence, transition, plan)
+    request, suffix = sampling_plan(run, clips, sequence, transition, plan), output_suffix(run, format)
     if request.sequence and length is not None:
         raise SinmdmError("--sequence sets the length (its spans together): give --length or --sequence, not both")
     frames = request.frames or parse_length(length or "1x", run.train_frames, run.layout.fps)
     record = ("generate_sequence.json",) if request.sequence else ()
-    folder = free_folder(out or run.path / "samples", "generate", n, render, force, record, format.value)
+    folder = free_folder(out or run.path / "samples", "generate", n, render, force, record, suffix)
     with sampling_progress("generate", n, steps, run) as on_step:
-        motions = generate_motions(run, n, frames, steps=steps, seed=seed, loop=loop,
-                                   plan=request if plan else False, cleanup=cleanup,
-                                   backend=backend.value, on_step=on_step)
+        motions = generate_motions(run, n, frames, steps=steps, seed=seed, loop=loop, plan=request if plan else False,
+                                   cleanup=cleanup, backend=backend.value, on_step=on_step)
     captions = sequence_captions(request, run.clip_names) if request.sequence else None
-    write_all(folder, "generate", motions, render, captions=captions, suffix=format.value)
+    write_all(folder, "generate", motions, render, captions=captions, suffix=suffix)
     if request.sequence:
         write_json(folder / record[0], {"spans": sequence_spans(request, run.clip_names), "transition": request.transition,
                                         "fps": run.layout.fps, "loop": loop})
@@ -135,7 +136,7 @@ def expand(
     )] = None,
     model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
     cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
-    format: OutputFormat = Format.bvh,
+    format: OutputFormat = None,
 ) -> None:
     """Grow a clip: new motion before and after the reference, which stays unchanged.
 
@@ -147,7 +148,7 @@ def expand(
     run = load_run(model, device)
     reference = load_reference(run, ref)
     edit = expand_request(run.layout, reference, length, prefix, suffix)
-    _write_edit(run, reference, edit, "expand", n, steps, seed, out, cleanup, render, force, format.value)
+    _write_edit(run, reference, edit, "expand", n, steps, seed, out, cleanup, render, force, output_suffix(run, format))
 
 
 def inbetween(
@@ -167,7 +168,7 @@ def inbetween(
     )] = None,
     model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
     cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
-    format: OutputFormat = Format.bvh,
+    format: OutputFormat = None,
 ) -> None:
     """Temporal in-betweening: keep the start and end of the reference, generate the middle.
 
@@ -181,7 +182,7 @@ def inbetween(
     run = load_run(model, device)
     reference = load_reference(run, ref)
     edit = inbetween_request(run.layout, reference, prefix, suffix, length, keyframes)
-    _write_edit(run, reference, edit, "inbetween", n, steps, seed, out, cleanup, render, force, format.value)
+    _write_edit(run, reference, edit, "inbetween", n, steps, seed, out, cleanup, render, force, output_suffix(run, format))
 
 
 def compose(
@@ -193,7 +194,7 @@ def compose(
     preset: Preset = None,
     model: ModelDir = None, ref: Ref = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
     cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
-    format: OutputFormat = Format.bvh,
+    format: OutputFormat = None,
 ) -> None:
     """Spatial composition: some joints follow the reference, the rest is generated.
 
@@ -207,7 +208,7 @@ def compose(
     reference = load_reference(run, ref)
     skeleton = run.layout.skeleton
     edit = compose_edit(run.layout, reference, resolve_part(skeleton, keep, resolve_preset(skeleton, preset)))
-    _write_edit(run, reference, edit, "compose", n, steps, seed, out, cleanup, render, force, format.value)
+    _write_edit(run, reference, edit, "compose", n, steps, seed, out, cleanup, render, force, output_suffix(run, format))
 
 
 def transfer(
@@ -219,7 +220,7 @@ def transfer(
     )] = 0.5,
     model: ModelDir = None, n: N = 1, seed: Seed = 0, steps: Steps = DEFAULT_STEPS, out: Out = None,
     cleanup: Cleanup = True, render: Render = False, force: Force = False, device: DeviceOption = Device.auto,
-    format: OutputFormat = Format.bvh,
+    format: OutputFormat = None,
 ) -> None:
     """Style transfer: the content clip in the style of the model's training clip.
 
@@ -232,10 +233,10 @@ def transfer(
 
     run = load_run(model, device)
     motion = load_reference(run, content, what="content")
-    folder = free_folder(out or run.path / "samples", "transfer", n, render, force, suffix=format.value)
+    folder = free_folder(out or run.path / "samples", "transfer", n, render, force, suffix=output_suffix(run, format))
     with sampling_progress("transfer", n, steps, run) as on_step:
         motions = transfer_motions(run, motion, n, strength=strength, steps=steps, seed=seed, clean=cleanup, on_step=on_step)
-    write_all(folder, "transfer", motions, render, suffix=format.value)
+    write_all(folder, "transfer", motions, render, suffix=output_suffix(run, format))
 
 
 def crowd(
@@ -272,7 +273,7 @@ def crowd(
     render: CrowdRender = False,
     force: Force = False,
     device: DeviceOption = Device.auto,
-    format: OutputFormat = Format.bvh,
+    format: OutputFormat = None,
 ) -> None:
     """Generate a crowd of distinct individuals laid out on the ground.
 
@@ -287,15 +288,15 @@ def crowd(
     if paths is not None:  # placed by their paths: the placement options do not apply
         given = {"--n": n, "--spacing": spacing, "--time-offset": time_offset or None, "--clips": clips}
         return crowd_on_paths(run, paths, seed, steps, out, cleanup, render, force, [k for k, v in given.items() if v],
-                              format.value)
+                              output_suffix(run, format))
     n = 20 if n is None else n
     request = replace(sampling_plan(run, clips, None, "0", plan), each=True)
-    folder = free_crowd_folder(out or run.path / "samples", n, format.value, render, force)
+    folder = free_crowd_folder(out or run.path / "samples", n, output_suffix(run, format), render, force)
     frames = parse_length(length, run.train_frames, run.layout.fps)
     with sampling_progress("crowd", n, steps, run) as on_step:
         result = make_crowd(run, n, frames, layout=layout.value, spacing=spacing, time_offset=time_offset, seed=seed,
                             steps=steps, plan=request if plan else False, cleanup=cleanup, on_step=on_step)
-    write_crowd(folder, result.individuals, result.record, format.value, render)
+    write_crowd(folder, result.individuals, result.record, output_suffix(run, format), render)
     if n > 1:
         typer.echo(f"inter-sample diversity: {result.diversity:.3f} motion scales of the training clip")
 

@@ -16,15 +16,28 @@ from .options import (
     OUTPUT,
     Contacts,
     Device,
+    Edges,
     Force,
+    KeypointRoot,
     ModelDir,
     Preset,
     TrainFps,
     UpAxis,
+    YDown,
     split_names,
     value,
 )
 
+TrainClips = Annotated[list[Path], typer.Argument(
+    help="BVH clip(s): several clips of one skeleton are learned together (each named by its file stem). Or "
+    "keypoint clips: joint positions (frames, joints, 2 or 3) in a .npy (with --fps and --edges) or an .npz "
+    "holding positions, fps, edges and optional names and root.",
+    show_default=False, metavar="CLIP...",
+)]
+Balance = Annotated[bool, typer.Option(
+    "--balance", rich_help_panel=MODEL,
+    help="Several clips: learn each as much as the others (default: in proportion to its length).",
+)]
 TrainSteps = Annotated[Optional[int], typer.Option(
     "--steps", min=1, rich_help_panel=MODEL, help=f"Training steps (default {TrainSettings.steps} unless --minutes is given)."
 )]
@@ -63,10 +76,7 @@ Stretch = Annotated[float, typer.Option(
 
 
 def train(
-    clips: Annotated[list[Path], typer.Argument(
-        help="BVH clip(s): several clips of one skeleton are learned together (each named by its file stem).",
-        show_default=False, metavar="CLIP...",
-    )],
+    clips: TrainClips,
     steps: TrainSteps = None,
     minutes: Minutes = None,
     device: TrainDevice = Device.auto,
@@ -84,10 +94,10 @@ def train(
     window: Window = None,
     variance: Variance = TrainSettings.variance,
     stretch: Stretch = TrainSettings.stretch,
-    balance: Annotated[bool, typer.Option(
-        "--balance", rich_help_panel=MODEL,
-        help="Several clips: learn each as much as the others (default: in proportion to its length).",
-    )] = False,
+    edges: Edges = None,
+    root: KeypointRoot = None,
+    y_down: YDown = False,
+    balance: Balance = False,
 ) -> None:
     """Train a single-motion diffusion model on one BVH clip, or on several clips of one
     creature together.
@@ -98,8 +108,11 @@ def train(
     sample beside the clip), and records it as the latest run. Clips at other frame rates
     are resampled to the first one's training rate; clips on another skeleton are
     refused. The training budget is the same for any number of clips. Ctrl-C stops after
-    the current step and leaves a checkpoint that --resume continues.
+    the current step and leaves a checkpoint that --resume continues. A keypoint clip
+    (positions, no rotations; 2D: y up unless --y-down) learns each joint's position about
+    the root and the root's path; missing values (NaN) are left out of the loss.
     """
+    from ..anim.keypoints import KeypointOptions
     from ..apps.preview import write_preview
     from ..model.runs import Run, default_run_dir, pick_device
     from ..model.train import train as run_training
@@ -112,6 +125,7 @@ def train(
     path, finished = run_training(
         clips, out or default_run_dir(clips), settings, device=where, fps=fps,
         contacts=split_names(contacts), preset=preset, up=value(up), resume=resume, force=force,
+        keypoints=KeypointOptions(fps=fps, edges=edges, root=root, y_down=y_down),
     )
     if not finished:
         names = " ".join(str(c) for c in clips)

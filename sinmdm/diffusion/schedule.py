@@ -16,6 +16,12 @@ def cosine_alpha_bar(steps: int, s: float = 0.008) -> np.ndarray:
     return np.cumprod(1 - betas)
 
 
+def linear_alpha_bar(steps: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> np.ndarray:
+    """alpha-bar of plain DDPM's linear betas (Ho et al. 2020), scaled to ``steps``."""
+    scale = 1000 / steps
+    return np.cumprod(1 - np.linspace(scale * beta_start, scale * beta_end, steps))
+
+
 def respaced(count: int, steps: int) -> list[int]:
     """``count`` timesteps spread evenly over the schedule, from the noisiest down."""
     count = max(1, min(count, steps))

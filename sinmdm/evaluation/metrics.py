@@ -5,7 +5,8 @@ own motion scale, and plausibility is a ratio to the input's own value.
 Per frame, a motion is described by the 6D local rotations of its rotating joints (root
 rotation included, root translation excluded) at 30 fps, whatever the clip's rate, so a
 window of frames spans the same time on every clip; the cost between two frames is the L2
-distance of those vectors.
+distance of those vectors. A keypoint clip (positions, no rotations) is described by its
+joints' positions relative to the root, in body sizes, with the same definitions.
 """
 
 from __future__ import annotations
@@ -38,9 +39,19 @@ def rotation_features(motion: Motion) -> np.ndarray:
     return matrix_to_6d(motion.rotations[:, joints]).reshape(motion.n_frames, -1)
 
 
+def position_features(motion: Motion) -> np.ndarray:
+    """(F, 3J) every joint's position relative to the root joint, in body sizes."""
+    world = motion.world_positions()
+    return ((world - world[:, :1]) / motion.skeleton.size).reshape(motion.n_frames, -1)
+
+
 def metric_features(motion: Motion) -> np.ndarray:
-    """(F', 6R) :func:`rotation_features` at METRIC_FPS."""
-    return rotation_features(motion.resample(METRIC_FPS))
+    """:func:`rotation_features` at METRIC_FPS, or for a skeleton without rotations (a
+    keypoint clip's) :func:`position_features`."""
+    resampled = motion.resample(METRIC_FPS)
+    if len(motion.skeleton.rotating_joints):
+        return rotation_features(resampled)
+    return position_features(resampled)
 
 
 def motion_scale(features: np.ndarray, gap: int = SCALE_GAP) -> float:

@@ -28,9 +28,9 @@ class CropSampler:
 
     def __init__(
         self, raw: torch.Tensor, layout: FeatureLayout, crop: int, stretch: float,
-        bounds: Optional[list[int]] = None, balance: bool = False,
+        bounds: Optional[list[int]] = None, balance: bool = False, known: Optional[torch.Tensor] = None,
     ) -> None:
-        self.raw, self.layout, self.crop, self.stretch = raw, layout, crop, stretch
+        self.raw, self.layout, self.crop, self.stretch, self.known = raw, layout, crop, stretch, known
         self.velocity = layout.slices["velocity"]
         self.mean = torch.as_tensor(layout.mean, dtype=raw.dtype, device=raw.device)
         self.std = torch.as_tensor(layout.std, dtype=raw.dtype, device=raw.device)
@@ -69,8 +69,9 @@ class CropSampler:
         return (start + offset)[:, None] + torch.arange(self.crop)[None] * speed[:, None], speed, clip
 
     def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(batch, crop, C) normalised crops, and (batch, crop) their frames' loss weights
-        and clips."""
+        """(batch, crop, C) normalised crops, (batch, crop) their frames' loss weights (with
+        ``known`` (F, C): (batch, crop, C), 0 for values the file did not have), and
+        (batch, crop) their clips."""
         frames = self.raw.shape[0]
         where, speed, clip = self._positions(batch, generator)
         where = where.to(self.raw.device)
@@ -81,5 +82,7 @@ class CropSampler:
         # Velocities are per frame: a crop played faster covers more ground per frame.
         crops[..., self.velocity] *= speed.to(crops)[:, None, None]
         weights = self.frame_weight[where.round().long().clamp(0, frames - 1)]
+        if self.known is not None:
+            weights = weights[..., None] * (self.known[lo] & self.known[hi]).to(weights.dtype)
         labels = clip.to(self.raw.device)[:, None].expand(-1, self.crop)
         return (crops - self.mean) / self.std, weights, labels

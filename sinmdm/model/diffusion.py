@@ -41,8 +41,13 @@ class Diffusion:
         self, network: Network, x_t: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
         """The network's clean features (normalised units) from the noisy input x_t
-        (``labels`` (B, T): each frame's clip, for a network of several)."""
-        return (network(x_t, t) if labels is None else network(x_t, t, labels)) / self.scale
+        (``labels`` (B, T): each frame's clip, for a network of several); a noise-predicting
+        network's prediction is turned into it."""
+        out = network(x_t, t) if labels is None else network(x_t, t, labels)
+        if self.config.prediction == "eps":
+            ab = self._ab(t, x_t)
+            return (x_t - (1 - ab).sqrt() * out) / (ab.sqrt() * self.scale)
+        return out / self.scale
 
     def loss(
         self,
@@ -57,14 +62,40 @@ class Diffusion:
         """Per-sample loss (B,) in normalised units: the MSE of the predicted x0, plus
         ``velocity`` times the MSE of its frame-to-frame differences weighted by alpha-bar,
         so that clean-ish inputs, where jitter shows, are pushed to vary as the clip does
-        and noisy ones are not over-penalised. ``weights`` (B, T) weigh the frames."""
-        pred = self.predict_x0(network, self.q_sample(x0, t, noise), t, labels)
+        and noisy ones are not over-penalised. ``weights`` (B, T) weigh the frames, or (B, T,
+        C) each value (0: missing from the clip, left out). A noise-predicting network is
+        trained on the MSE of the noise alone, as plain DDPM."""
         weights = torch.ones(x0.shape[:2], dtype=x0.dtype, device=x0.device) if weights is None else weights
+        x_t = self.q_sample(x0, t, noise)
+        if weights.dim() == 3:
+            return self._value_loss(network, x0, x_t, t, noise, velocity, weights, labels)
+        if self.config.prediction == "eps":
+            eps = network(x_t, t) if labels is None else network(x_t, t, labels)
+            return ((eps - noise).pow(2).mean(dim=2) * weights).mean(dim=1)
+        pred = self.predict_x0(network, x_t, t, labels)
         loss = ((pred - x0).pow(2).mean(dim=2) * weights).mean(dim=1)
         if velocity and x0.shape[1] > 1:
             step_error = (pred.diff(dim=1) - x0.diff(dim=1)).pow(2).mean(dim=2)
             step_weights = (weights[:, 1:] + weights[:, :-1]) / 2
             loss = loss + velocity * self._ab(t, x0).view(-1) * (step_error * step_weights).mean(dim=1)
+        return loss
+
+    def _value_loss(
+        self, network: Network, x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, noise: torch.Tensor,
+        velocity: float, weights: torch.Tensor, labels: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        """:meth:`loss` with a weight per value (B, T, C); a step between frames counts
+        where both its values are known."""
+        if self.config.prediction == "eps":
+            eps = network(x_t, t) if labels is None else network(x_t, t, labels)
+            return ((eps - noise).pow(2) * weights).mean(dim=(1, 2))
+        pred = self.predict_x0(network, x_t, t, labels)
+        loss = ((pred - x0).pow(2) * weights).mean(dim=(1, 2))
+        if velocity and x0.shape[1] > 1:
+            both = (weights[:, 1:] > 0) & (weights[:, :-1] > 0)
+            step_weights = (weights[:, 1:] + weights[:, :-1]) / 2 * both
+            step_error = (pred.diff(dim=1) - x0.diff(dim=1)).pow(2) * step_weights
+            loss = loss + velocity * self._ab(t, x0).view(-1) * step_error.mean(dim=(1, 2))
         return loss
 
     def timesteps(self, count: int) -> list[int]:

@@ -119,6 +119,22 @@ class FeatureLayout:
             spread[rot] = np.sqrt(np.mean(spread[rot] ** 2))
         return replace(layout, mean=features.mean(axis=0), std=np.maximum(spread, layout._std_floor()))
 
+    def known_channels(self, missing: np.ndarray) -> np.ndarray:
+        """(F, C) which feature values rest on the file's own values, from (F, J) where a
+        keypoint clip's joints were missing: a joint's position is known where it and the
+        trajectory joint are, the trajectory's where it is (its velocity at a frame also
+        needs the next one), a contact where its point is."""
+        s = self.slices
+        traj = missing[:, self.traj_joint] if self.has_trajectory else np.zeros(len(missing), dtype=bool)
+        known = np.ones((len(missing), self.n_channels), dtype=bool)
+        known[:, s["height"]] = ~traj[:, None]
+        known[:, s["velocity"]] = ~(traj | np.concatenate([traj[1:], traj[-1:]]))[:, None]
+        known[:, s["pos"]] = np.repeat(~(missing[:, self.pos_joints] | traj[:, None]), 3, axis=1)
+        points = self.contact_points
+        joints = points[points < self.skeleton.n_joints]  # End Sites are never missing
+        known[:, s["contact"].start + np.flatnonzero(points < self.skeleton.n_joints)] = ~missing[:, joints]
+        return known
+
     def _std_floor(self) -> np.ndarray:
         floor = np.full(self.n_channels, LENGTH_STD_FLOOR * self.skeleton.size)
         floor[self.slices["rot"]] = ROT_STD_FLOOR

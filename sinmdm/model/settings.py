@@ -27,3 +27,4 @@ class TrainSettings:
     velocity: float = 10.0  # weight of the alpha-bar-weighted velocity loss
     variance: float = 0.999  # the network works in the clip's principal axes holding this share
     balance: bool = False  # several clips: draw each equally often (default: in proportion to its length)
+    plain_ddpm: bool = False  # noise prediction, linear betas, unit scale: a comparison (benchmarks), not a choice

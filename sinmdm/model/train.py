@@ -18,11 +18,14 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..anim.bvh import write_bvh
 from ..anim.clipset import ClipSet, read_clips
 from ..anim.contacts import choose_contacts
+from ..anim.keypoints import KeypointOptions, is_keypoint_file
 from ..anim.presets import resolve_preset
 from ..base.atomic import atomic_write
 from ..base.errors import SinmdmError
+from ..diffusion.config import PLAIN_DDPM
 from .checkpoint import load_checkpoint
 from .crops import CropSampler
 from .diffusion import Diffusion
@@ -142,13 +145,14 @@ def _progress(console: Console) -> Progress:
 def _start(
     paths: list[Path], out: Path, settings: TrainSettings, device: torch.device, fps: Optional[float],
     contacts: Optional[list[str]], preset: Optional[str], up: Optional[str], resume: bool, force: bool,
+    keypoints: Optional[KeypointOptions],
 ) -> tuple[ClipSet, TrainState]:
     """The clips at their training rate and the state to train: restored from the run's
     checkpoint (``resume``), or new."""
     if resume:
         saved = load_checkpoint(out / CHECKPOINT, device)
         layout = FeatureLayout.from_dict(saved["layout"])
-        clips = read_clips(paths, layout.skeleton.up, layout.fps)
+        clips = read_clips(paths, layout.skeleton.up, layout.fps, keypoints)
         diff = layout.skeleton.difference(clips.motions[0].skeleton)
         if diff:
             raise SinmdmError(f"{paths[0]}: not the clip this run was trained on: {diff}")
@@ -158,9 +162,9 @@ def _start(
         own = TrainSettings(**saved["settings"])
         settings = replace(own, steps=settings.steps, minutes=settings.minutes, log_seconds=settings.log_seconds)
         # the size it was trained with
-        clips = ClipSet(clips.names, tuple(replace(m, skeleton=layout.skeleton) for m in clips.motions))
+        clips = ClipSet(clips.names, tuple(replace(m, skeleton=layout.skeleton) for m in clips.motions), clips.missing)
         return clips, TrainState.restore(saved, settings, device)
-    clips = read_clips(paths, up, fps)
+    clips = read_clips(paths, up, fps, keypoints)
     if (out / CHECKPOINT).exists() and not force:
         raise SinmdmError(
             f"{out} already holds a trained run: pass --resume to continue it, --force to start again, or choose --out"
@@ -175,7 +179,8 @@ def _start(
     window = settings.window or auto_window(clips.shortest, settings.blocks)
     config = ModelConfig(layout.n_channels, width=settings.width, blocks=settings.blocks, window=window,
                          rank=0 if basis is None else basis.shape[1], labels=len(paths) if len(paths) > 1 else 0)
-    state = TrainState.create(config, basis, settings, layout, int(clips.bounds[-1]), device)
+    state = TrainState.create(config, basis, settings, layout, int(clips.bounds[-1]), device,
+                              PLAIN_DDPM if settings.plain_ddpm else None)
     state.clips = list(clips.names)
     return clips, state
 
@@ -202,24 +207,32 @@ def train(
     resume: bool = False,
     force: bool = False,
     console: Optional[Console] = None,
+    keypoints: Optional[KeypointOptions] = None,
 ) -> tuple[Path, bool]:
     """Train on one clip, or on several clips of one skeleton together, into the run
     folder ``out``. Returns the folder and whether the run finished (False when it was
     stopped and left resumable). ``force`` starts afresh over an existing run; the folder
     is locked against a second training meanwhile. ``up`` is the clips' up axis (default:
     detected on the first; see :mod:`sinmdm.anim.body`). The preview is made after
-    training, by :func:`sinmdm.apps.preview.write_preview`."""
+    training, by :func:`sinmdm.apps.preview.write_preview`. ``keypoints`` says what
+    keypoint clips (.npy, .npz) do not say themselves."""
     console = console or Console(stderr=True)
     paths = [clips] if isinstance(clips, Path) else list(clips)
-    clip_set, state = _start(paths, out, settings, device, fps, contacts, preset, up, resume, force)
+    clip_set, state = _start(paths, out, settings, device, fps, contacts, preset, up, resume, force, keypoints)
     _check_length(paths, clip_set, state.config)
     with run_lock(out):
         if not resume:
             _copy_clips(paths, clip_set, out)
         raw = np.concatenate([state.layout.encode(m) for m in clip_set.motions])
+        known = None
+        if clip_set.missing is not None:  # keypoints the file did not have are left out of the loss
+            gaps = np.concatenate(clip_set.missing)
+            known = torch.as_tensor(state.layout.known_channels(gaps), device=device)
+            console.print(f"missing values: {gaps.mean():.1%} of the joints' positions, filled in time and left out of "
+                          "the loss")
         crops = CropSampler(torch.as_tensor(raw, dtype=torch.float32, device=device), state.layout,
                             min(state.settings.crop, clip_set.shortest), state.settings.stretch,
-                            clip_set.bounds.tolist(), state.settings.balance)
+                            clip_set.bounds.tolist(), state.settings.balance, known)
         _describe(console, paths, clip_set, state, crops.crop, device)
         loop = TrainLoop(state, crops, out / CHECKPOINT, device)
         finished = loop.run(console)
@@ -229,10 +242,14 @@ def train(
 
 
 def _copy_clips(paths: list[Path], clips: ClipSet, out: Path) -> None:
-    """The run's own copies of its clips (see :func:`sinmdm.model.runs.clip_files`)."""
+    """The run's own copies of its clips (see :func:`sinmdm.model.runs.clip_files`); a
+    keypoint clip's as the BVH of its position channels at the training rate."""
     out.mkdir(parents=True, exist_ok=True)
-    for path, target in zip(paths, clip_files(out, clips.names)):
+    for path, target, motion in zip(paths, clip_files(out, clips.names), clips.motions):
         target.parent.mkdir(parents=True, exist_ok=True)
+        if is_keypoint_file(path):
+            write_bvh(target, motion)
+            continue
         with atomic_write(target, "wb") as copy_out:
             copy_out.write(path.read_bytes())
 

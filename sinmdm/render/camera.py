@@ -77,6 +77,8 @@ def make_camera(
     roots = np.stack([padded(a.points[:, 0], frames) for a in actors], axis=1).mean(axis=1)  # (F, 3)
     lo, hi = points.min(axis=(0, 1)), points.max(axis=(0, 1))
     lo[1] = min(lo[1], floor)
+    if all(a.flat for a in actors):  # 2D keypoints live in the X-Y plane: look at it face on
+        azimuth, elevation = azimuth or 0.0, 0.0
     if azimuth is None:
         azimuth = _side_view(roots, hi[1] - lo[1])
     if mode == "fixed":

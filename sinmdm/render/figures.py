@@ -34,7 +34,8 @@ class Actor:
     ``parents`` (P,) the point each bone starts from (-1: no bone); ``given`` (F, P) how
     much of the bone ending at each point is given (0 generated .. 1 given), or None for
     a single ``style``; ``contacts`` (F, P) True where a point rests on the floor; ``size``
-    the body size (:attr:`sinmdm.anim.skeleton.Skeleton.size`)."""
+    the body size (:attr:`sinmdm.anim.skeleton.Skeleton.size`); ``flat``: a 2D keypoint
+    clip, drawn face on."""
 
     points: np.ndarray
     parents: np.ndarray
@@ -43,6 +44,7 @@ class Actor:
     size: float
     style: str = "plain"
     shade: int = 0
+    flat: bool = False
 
     @property
     def frames(self) -> int:
@@ -55,7 +57,7 @@ def actor(motion: Motion, *, given: Optional[np.ndarray] = None, style: str = "p
     skeleton = motion.skeleton
     world_rot, world_pos = motion.world()
     points = skeleton.world_points(world_rot, world_pos)
-    parents = skeleton.point_parents
+    parents = skeleton.drawn_parents
     bone_given = None
     if given is not None:
         if given.shape != (motion.n_frames, skeleton.n_joints):
@@ -64,7 +66,8 @@ def actor(motion: Motion, *, given: Optional[np.ndarray] = None, style: str = "p
     feet, _ = choose_contacts(motion, None, resolve_preset(skeleton, None))
     contacts = np.zeros(points.shape[:2], dtype=bool)
     contacts[:, feet] = contact_labels(motion, feet) > 0.5
-    return Actor(points, parents, bone_given, contacts, skeleton.size, style, shade)
+    flat = skeleton.keypoints is not None and skeleton.keypoints.dims == 2
+    return Actor(points, parents, bone_given, contacts, skeleton.size, style, shade, flat)
 
 
 def bone_colours(a: Actor) -> np.ndarray:

@@ -47,6 +47,8 @@ class CleanPrediction(nn.Module):
 def export_onnx(run: Run, out: Path) -> dict[str, float]:
     """Write ``out`` (ONNX) and its sidecar ``out`` with .json, each atomically. Returns
     the export time and the largest difference from torch on a random input."""
+    if run.diffusion.prediction != "x0":
+        raise SinmdmError(f"{run.path}: this model predicts the noise (a plain-DDPM comparison); export takes x0 models")
     missing = [name for name in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(name) is None]
     if missing:
         raise SinmdmError(f"`sinmdm export` needs {', '.join(missing)}: {ONNX_EXTRA}")

@@ -11,6 +11,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
+from ..anim.keypoints import fit_bone_lengths
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
 from ..diffusion.config import DiffusionConfig
@@ -150,6 +151,8 @@ def sample_features_onnx(
 
 
 def to_motions(run: Run, normalised: torch.Tensor) -> list[Motion]:
-    """Motions on the training skeleton from normalised features (n, frames, C)."""
+    """Motions on the training skeleton from normalised features (n, frames, C); a 3D
+    keypoint model's with every bone at its clip's length."""
     raw = run.layout.denormalise(normalised.double().numpy())
-    return [run.layout.decode(x) for x in raw]
+    motions = [run.layout.decode(x) for x in raw]
+    return [fit_bone_lengths(m) for m in motions] if run.layout.skeleton.keypoints else motions

@@ -25,7 +25,8 @@ from sinmdm.sampling.plan import Plan
 @pytest.fixture
 def fake_run(tmp_path, monkeypatch):
     """A stand-in run (90 frames at 30 fps) that every command of the two modules loads."""
-    stub = SimpleNamespace(path=tmp_path, train_frames=90, layout=SimpleNamespace(fps=30.0), diffusion=DiffusionConfig(),
+    layout = SimpleNamespace(fps=30.0, skeleton=SimpleNamespace(keypoints=None))
+    stub = SimpleNamespace(path=tmp_path, train_frames=90, layout=layout, diffusion=DiffusionConfig(),
                            clip_names=("clip",))
     devices = []
     for module in (sampling_cli, evaluation_cli):
@@ -95,7 +96,7 @@ def test_editing_commands_hand_their_options_to_the_request(fake_run, monkeypatc
 
 def test_eval_passes_its_options(fake_run, monkeypatch, capsys):
     report = SimpleNamespace(to_dict=lambda: {"coverage": 1.0})
-    calls = _recorder(monkeypatch, evaluate_app, "evaluate_model", SimpleNamespace(report=report, raw=report, seconds=1.0))
+    calls = _recorder(monkeypatch, evaluate_app, "evaluate_model", SimpleNamespace(report=report, raw=report, seconds=1.0, bones=None))
     assert run(["eval", "--n", "4", "--length", "30", "--seed", "9", "--steps", "5", "--free", "--no-cleanup", "--json"]) == 0
     [(args, kwargs)] = calls
     assert args == (fake_run, 4, 30)
