@@ -47,6 +47,16 @@ class KeypointSpec:
                         queue.append(k)
         return parents
 
+    def subtree(self, joint: int) -> list[int]:
+        """``joint`` and every joint below it along the bones, away from the root."""
+        parents = self.tree_parents()
+        inside = np.zeros(len(parents), dtype=bool)
+        inside[joint] = True
+        for j in self.breadth_first():  # parents come first
+            if parents[j] >= 0 and inside[parents[j]]:
+                inside[j] = True
+        return np.flatnonzero(inside).tolist()
+
     def breadth_first(self) -> np.ndarray:
         """Joints ordered so each comes after its tree parent."""
         parents = self.tree_parents()

@@ -53,7 +53,8 @@ def is_keypoint_file(path: Path) -> bool:
 
 def read_keypoints(path: Path, options: KeypointOptions = KeypointOptions()) -> Motion:
     """The clip in ``path`` (.npy: positions; .npz: ``positions``, ``fps``, ``edges``,
-    optional ``names`` and ``root``) as a Motion; one clear error for any bad file."""
+    optional ``names``, ``root`` and ``y_down``) as a Motion; one clear error for any bad
+    file."""
     return read_keypoint_clip(path, options)[0]
 
 
@@ -77,8 +78,8 @@ def read_keypoint_clip(path: Path, options: KeypointOptions = KeypointOptions())
     names = [str(n) for n in np.asarray(data["names"]).reshape(-1)] if "names" in data else None
     root = options.root if options.root is not None else (str(np.asarray(data["root"]).reshape(-1)[0]) if "root" in data else None)
     try:
-        motion = keypoint_motion(np.asarray(positions), fps, edges, names, root, options.y_down, options.up,
-                                 path.suffix.lower())
+        y_down = options.y_down or bool(np.asarray(data.get("y_down", False)).reshape(-1)[0])
+        motion = keypoint_motion(np.asarray(positions), fps, edges, names, root, y_down, options.up, path.suffix.lower())
     except SinmdmError as exc:
         raise SinmdmError(f"{path}: {exc}") from None
     return motion, missing(np.asarray(positions, dtype=np.float64))[:, list(motion.skeleton.keypoints.order)]
@@ -269,7 +270,8 @@ def keypoint_positions(motion: Motion) -> np.ndarray:
 
 
 def write_keypoints(path: Path, motion: Motion) -> None:
-    """.npy: the positions (F, J, dims); .npz: positions, fps, edges and names, as read."""
+    """.npy: the positions (F, J, dims); .npz: positions, fps, edges, names and y_down
+    (image axes), which reading it back needs."""
     spec = _spec(motion)
     positions = keypoint_positions(motion)
     suffix = Path(path).suffix.lower()
@@ -282,7 +284,8 @@ def write_keypoints(path: Path, motion: Motion) -> None:
         if suffix == ".npy":
             np.save(out, positions)
         else:
-            np.savez(out, positions=positions, fps=np.float64(motion.fps), edges=edges, names=names.astype(str))
+            np.savez(out, positions=positions, fps=np.float64(motion.fps), edges=edges, names=names.astype(str),
+                     y_down=np.bool_(spec.y_down))
 
 
 def fit_bone_lengths(motion: Motion) -> Motion:

@@ -308,9 +308,13 @@ class Skeleton(ChannelLayout):
         if diff:
             return "different parents for joints " + ", ".join(diff[:8])
         tol = 1e-4 * max(self.size, other.size)
-        diff = [self.names[j] for j in np.flatnonzero(np.abs(self.offsets - other.offsets).max(axis=1) > tol)]
-        if diff:
-            return "different bone offsets for joints " + ", ".join(diff[:8])
+        if self.keypoints and other.keypoints:  # positions only: the bones are the edges, offsets mean nothing
+            if set(map(frozenset, self.keypoints.edges)) != set(map(frozenset, other.keypoints.edges)):
+                return "different bones"
+        elif not (self.keypoints or other.keypoints):  # (one side: a keypoint run's own BVH copy of its clip)
+            diff = [self.names[j] for j in np.flatnonzero(np.abs(self.offsets - other.offsets).max(axis=1) > tol)]
+            if diff:
+                return "different bone offsets for joints " + ", ".join(diff[:8])
         diff = [self.names[j] for j in range(self.n_joints) if self.channels[j] != other.channels[j]]
         if diff:
             return "different channels for joints " + ", ".join(diff[:8])

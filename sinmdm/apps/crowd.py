@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ..anim.keypoints import from_world
 from ..anim.motion import Motion
 from ..base.errors import SinmdmError
 from ..evaluation.metrics import diversity_between
@@ -89,13 +90,16 @@ def require_root(layout: FeatureLayout) -> None:
 
 def place(layout: FeatureLayout, motion: Motion, placement: Placement) -> Motion:
     """The motion turned by the placement's heading about its first root position and
-    moved there, by changing the trajectory joint's rotation and translation only."""
+    moved there, by changing the trajectory joint's rotation and translation only (a
+    keypoint motion, which has no rotations, by moving every joint)."""
     require_root(layout)
     j = layout.traj_joint
     angle = math.radians(placement.heading)
     turn = np.array([[math.cos(angle), 0.0, math.sin(angle)], [0.0, 1.0, 0.0], [-math.sin(angle), 0.0, math.cos(angle)]])
     world_rot, world_pos = motion.world()
     start = world_pos[0, j] * [1.0, 0.0, 1.0]
+    if motion.skeleton.keypoints is not None:
+        return from_world(motion, (world_pos - start) @ turn.T + [placement.x, 0.0, placement.z])
     new_pos = (turn @ (world_pos[:, j] - start)[..., None])[..., 0] + [placement.x, 0.0, placement.z]
     new_rot = turn @ world_rot[:, j]
     rotations, translations = motion.rotations.copy(), motion.translations.copy()
@@ -146,6 +150,10 @@ def make_crowd(
     fps = run.layout.fps
     rng = np.random.default_rng(seed)
     spots = placements(n, layout, spacing or SPACING_SIZES * body_size(run.layout), round(time_offset * fps), rng)
+    keypoints = run.layout.skeleton.keypoints
+    if keypoints is not None and keypoints.dims == 2:  # a flat crowd: side by side in the image's plane, facing as drawn
+        gap = spacing or SPACING_SIZES * body_size(run.layout)
+        spots = [replace(p, x=(i - (n - 1) / 2) * gap, z=0.0, heading=0.0) for i, p in enumerate(spots)]
     longest = frames + max(p.offset for p in spots)
     features = sample_features(run, n, longest, steps=steps, seed=seed, plan=plan, on_step=on_step)
     motions = to_motions(run, features)

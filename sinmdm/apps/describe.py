@@ -4,15 +4,17 @@ trained run (the clips it learned and its model)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from ..anim.body import detect_up
-from ..anim.bvh import read_bvh
 from ..anim.channels import POSITION_CHANNELS
+from ..anim.clipset import read_clip
 from ..anim.contacts import choose_contacts, contact_labels, planted_heights
+from ..anim.keypoints import KeypointOptions
 from ..anim.presets import resolve_preset
 from ..anim.skeleton import Skeleton
 from ..base.errors import SinmdmError
@@ -23,10 +25,12 @@ if TYPE_CHECKING:
 
 
 def describe_clip(
-    clip: Path, contacts: Optional[list[str]], preset: Optional[str], fps: Optional[float], up: Optional[str]
+    clip: Path, contacts: Optional[list[str]], preset: Optional[str], fps: Optional[float], up: Optional[str],
+    keypoints: Optional[KeypointOptions] = None,
 ) -> tuple[list[tuple[str, str]], Skeleton]:
-    """The rows `sinmdm info` prints, and the skeleton (for :func:`tree_text`)."""
-    motion = read_bvh(clip, up=up)
+    """The rows `sinmdm info` prints, and the skeleton (for :func:`tree_text`); a
+    keypoint clip's with ``keypoints`` saying what its file does not."""
+    motion = read_clip(clip, up, replace(keypoints or KeypointOptions(), fps=fps))[0]
     skeleton = motion.skeleton
     rig = resolve_preset(skeleton, preset)
     model_motion = motion.at_training_rate(fps)
@@ -48,6 +52,7 @@ def describe_clip(
         ("file", str(clip)),
         ("joints", f"{skeleton.n_joints} (+{len(skeleton.end_site_parents)} End Sites), tree depth {depth}"),
         ("channels", _channel_summary(skeleton)),
+        *_keypoint_rows(skeleton),
         ("rotation order", _order_summary(skeleton)),
         ("frames", f"{motion.n_frames} at {motion.fps:g} fps (frame time {motion.frame_time:g} s)"),
         ("duration", f"{motion.duration:.2f} s"),
@@ -79,6 +84,14 @@ def describe_run(run: Run) -> list[tuple[str, str]]:
         ("trained", f"{run.step} steps"),
     ]
     return rows
+
+
+def _keypoint_rows(skeleton: Skeleton) -> list[tuple[str, str]]:
+    spec = skeleton.keypoints
+    if spec is None:
+        return []
+    axes = ("2D, y down (image coordinates)" if spec.y_down else "2D, y up") if spec.dims == 2 else "3D"
+    return [("keypoints", f"positions only, {axes}; {len(spec.edges)} bones; root {skeleton.names[0]}")]
 
 
 def _channel_summary(skeleton: Skeleton) -> str:

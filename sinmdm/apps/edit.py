@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..anim.bvh import read_bvh
+from ..anim.clipset import read_clip
 from ..anim.curves import ease
 from ..anim.motion import Motion
 from ..anim.presets import RigPreset
@@ -62,16 +62,16 @@ class Edit:
 # ----------------------------------------------------------------- the reference clip
 def load_reference(run: Run, path: Optional[Path], what: str = "--ref") -> Motion:
     """The reference clip at the model's frame rate: a training clip named by ``path``
-    (default: the first), or a BVH file, after checking it has the model's skeleton, read
-    in the model's up axis and measured by the model's body size (so samples and
-    reference are judged alike)."""
+    (default: the first), or a BVH file (a keypoint model's: an .npz of its joints), after
+    checking it has the model's skeleton, read in the model's up axis and measured by the
+    model's body size (so samples and reference are judged alike)."""
     clips = run.clip_set()
     if path is None:
         return clips.motions[0]
     if str(path) in clips.names and not path.exists():
         return clips.motions[clips.index(str(path))]
     skeleton = run.layout.skeleton
-    motion = read_bvh(path, up=skeleton.up).resample(run.layout.fps)
+    motion = read_clip(path, skeleton.up)[0].resample(run.layout.fps)
     difference = skeleton.difference(motion.skeleton)
     if difference:
         raise SinmdmError(f"{what} {path}: not the skeleton this model was trained on: {difference}")
@@ -256,11 +256,14 @@ def joint_weights(layout: FeatureLayout, edit: Edit) -> np.ndarray:
 
 def resolve_part(skeleton: Skeleton, text: str, preset: Optional[RigPreset]) -> list[int]:
     """Joints named by ``--keep``: comma-separated preset body parts (``upper_body``),
-    joint names, or ``subtree:JOINT``."""
+    joint names, or ``subtree:JOINT``; a keypoint skeleton's joints also by their index
+    in its file, and its subtrees along its bones."""
     chosen: set[int] = set()
     for token in filter(None, (t.strip() for t in text.split(","))):
         if token.lower().startswith("subtree:"):
-            chosen.update(skeleton.subtree(_joint(skeleton, token.split(":", 1)[1].strip(), preset)))
+            joint = _joint(skeleton, token.split(":", 1)[1].strip(), preset)
+            keypoints = skeleton.keypoints
+            chosen.update(keypoints.subtree(joint) if keypoints else skeleton.subtree(joint))
         elif preset is not None and token in preset.parts:
             chosen.update(preset.part(skeleton, token))
         else:
@@ -271,6 +274,8 @@ def resolve_part(skeleton: Skeleton, text: str, preset: Optional[RigPreset]) -> 
 
 
 def _joint(skeleton: Skeleton, name: str, preset: Optional[RigPreset]) -> int:
+    if skeleton.keypoints is not None and name.isdigit() and int(name) < skeleton.n_joints:
+        return skeleton.keypoints.order.index(int(name))
     found = skeleton.find(name)
     if found is None:
         parts = f"body parts of preset '{preset.name}': {', '.join(sorted(preset.parts))}" if preset and preset.parts else "no rig preset with body parts matches this skeleton"

@@ -230,6 +230,8 @@ def follow_known(
 def require_trajectory(layout: FeatureLayout) -> None:
     if not layout.has_trajectory:
         raise SinmdmError("this skeleton has no root position channels, so it cannot travel along a path")
+    if layout.skeleton.keypoints is not None:
+        raise SinmdmError("a keypoint model has no rotations to turn its creature along a path: follow takes BVH models")
 
 
 def _heading_lock(layout: FeatureLayout, heading: np.ndarray, device: torch.device) -> Optional[Callable]:

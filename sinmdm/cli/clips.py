@@ -17,12 +17,15 @@ from .options import (
     OUTPUT,
     CameraMode,
     Contacts,
+    Edges,
     Force,
+    KeypointRoot,
     MeshKind,
     Preset,
     RenderLayout,
     TrainFps,
     UpAxis,
+    YDown,
     split_names,
     value,
 )
@@ -30,7 +33,8 @@ from .options import (
 
 def info(
     clip: Annotated[Path, typer.Argument(
-        help="A BVH file, or a run folder (or its model.pt): then the clips it learned and its model.",
+        help="A BVH file, a keypoint clip (.npy, .npz), or a run folder (or its model.pt): then the clips it learned "
+        "and its model.",
         show_default=False,
     )],
     contacts: Contacts = None,
@@ -38,6 +42,9 @@ def info(
     fps: TrainFps = None,
     tree: Annotated[bool, typer.Option("--tree/--no-tree", help="Print the joint tree with each joint's channels.")] = True,
     up: UpAxis = None,
+    edges: Edges = None,
+    root: KeypointRoot = None,
+    y_down: YDown = False,
 ) -> None:
     """Describe a BVH clip: joints, channels, rate, length, up axis, body size, rig preset
     and contact points (each with the share of frames it is planted and the height it
@@ -49,7 +56,10 @@ def info(
 
         print_rows(describe_run(load_run(clip, "cpu")))
         return
-    rows, skeleton = describe_clip(clip, split_names(contacts), preset, fps, value(up))
+    from ..anim.keypoints import KeypointOptions
+
+    keypoints = KeypointOptions(edges=edges, root=root, y_down=y_down)
+    rows, skeleton = describe_clip(clip, split_names(contacts), preset, fps, value(up), keypoints)
     print_rows(rows)
     if tree:
         typer.echo("\njoint tree (channels):")
@@ -123,7 +133,10 @@ def convert(
         render_videos([(target.with_suffix(".mp4"), [Scene([actor(motion)], target.name)])], motion.fps)
 
 
-Files = Annotated[list[Path], typer.Argument(help="BVH files to draw.", show_default=False)]
+Files = Annotated[list[Path], typer.Argument(
+    help="BVH files to draw, or keypoint .npz files (as the samplers write them: with their rate and bones).",
+    show_default=False,
+)]
 RenderOut = Annotated[Optional[Path], typer.Option(
     "--out", rich_help_panel=OUTPUT,
     help="Output file: .mp4, .gif (Pillow, no ffmpeg needed), or .png with --still. "
@@ -153,6 +166,15 @@ Azimuth = Annotated[Optional[float], typer.Option(
 Elevation = Annotated[float, typer.Option("--elevation", min=-80.0, max=80.0, help="Camera height in degrees above the floor.")]
 
 
+def _drawable(path: Path, up: Optional[str]) -> Motion:
+    """A BVH, or a keypoint .npz (a .npy has no rate or bones to draw with)."""
+    from ..anim.keypoints import is_keypoint_file, read_keypoints
+
+    if path.suffix.lower() == ".npy":
+        raise SinmdmError(f"{path}: a .npy holds positions only; render draws an .npz (rate and bones inside) or a BVH")
+    return read_keypoints(path) if is_keypoint_file(path) else read_bvh(path, up=up)
+
+
 def render(
     files: Files,
     out: RenderOut = None,
@@ -178,7 +200,7 @@ def render(
     from ..render.figures import Scene, actor
     from ..render.render import render_still
 
-    motions = [read_bvh(f, up=value(up)) for f in files]  # every input is read before anything is written
+    motions = [_drawable(f, value(up)) for f in files]  # every input is read before anything is written
     rate = fps or motions[0].fps
     motions = [m.resample(rate) for m in motions]
     target = out or files[0].with_suffix(".png" if still else ".mp4")

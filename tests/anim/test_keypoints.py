@@ -52,10 +52,10 @@ def test_positions_come_back_in_the_files_layout(dims, y_down, tmp_path):
     if dims == 2:  # y up in the world the model sees, whatever the file's image axes
         assert motion.world_positions()[:, 2, 1].mean() > motion.world_positions()[:, 4, 1].mean()
     write_keypoints(tmp_path / "out.npz", motion)
-    back = read_keypoints(tmp_path / "out.npz", KeypointOptions(y_down=y_down))
+    back = read_keypoints(tmp_path / "out.npz")  # an .npz says itself whether its y points down
     np.testing.assert_allclose(keypoint_positions(back), positions, atol=1e-9)
     with np.load(tmp_path / "out.npz") as saved:
-        assert sorted(saved.files) == ["edges", "fps", "names", "positions"]
+        assert sorted(saved.files) == ["edges", "fps", "names", "positions", "y_down"]
         assert list(saved["names"]) == NAMES and saved["edges"].tolist() == [list(e) for e in EDGES]
 
 

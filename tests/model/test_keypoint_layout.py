@@ -37,3 +37,42 @@ def test_bone_comparison_sees_stretched_bones():
     longer = keypoint_motion(1.1 * stick(), 30.0, EDGES)
     longer = type(clip)(clip.skeleton, longer.rotations, longer.translations, longer.frame_time)
     assert abs(compare_bones([clip], [longer]).median_error - 0.1) < 1e-6
+
+
+def test_missing_joints_hide_their_channels_and_the_roots_hide_the_path():
+    motion = keypoint_motion(stick(), 30.0, EDGES)
+    layout = FeatureLayout.from_motion(motion, [4])
+    gaps = np.zeros((60, 7), dtype=bool)
+    gaps[10, 0] = True  # the root (trajectory) joint
+    gaps[20, 4] = True
+    known = layout.known_channels(gaps)
+    s = layout.slices
+    assert not known[10, s["height"]].any() and not known[[9, 10], s["velocity"]].any() and known[11, s["velocity"]].all()
+    assert not known[10, s["pos"]].any()  # every position is about the root
+    k = int(np.flatnonzero(layout.pos_joints == 4)[0])
+    assert not known[20, s["pos"]][3 * k : 3 * k + 3].any() and known[20, s["pos"]].sum() == 3 * (len(layout.pos_joints) - 1)
+    # unknown: frame 10's height, velocity and positions, frame 9's velocity, frame 20's joint and its contact
+    assert not known[20, s["contact"]].any() and known.sum() == known.size - (1 + 2 + 18) - 2 - (3 + 1)
+
+
+def test_values_left_out_of_the_loss_do_not_count():
+    import torch
+
+    from sinmdm.model.diffusion import Diffusion
+
+    diffusion = Diffusion()
+    x0 = torch.randn(2, 8, 5)
+    weights = torch.ones(2, 8, 5)
+    weights[0, 3, 2] = 0.0
+    t = torch.tensor([10, 500])
+    noise = torch.randn(2, 8, 5)
+
+    def blind(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:  # predicts zeros whatever it sees
+        return torch.zeros_like(x_t)
+
+    changed = x0.clone()
+    changed[0, 3, 2] = 100.0
+    base = diffusion.loss(blind, x0, t, noise, velocity=10.0, weights=weights)
+    assert torch.allclose(base, diffusion.loss(blind, changed, t, noise, velocity=10.0, weights=weights))
+    full = diffusion.loss(blind, x0, t, noise, velocity=10.0, weights=torch.ones(2, 8))
+    assert torch.allclose(full, diffusion.loss(blind, x0, t, noise, velocity=10.0, weights=torch.ones(2, 8, 5)))
