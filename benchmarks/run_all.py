@@ -26,7 +26,7 @@ from pathlib import Path
 from common import BENCHMARK_CLIPS, ROOT, runs_folder  # puts the checkout on sys.path first
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("train_quality", "cleanup", "sampling", "apps", "follow", "onnx", "gltf", "render", "scale")  # run in this order
+BENCHMARKS = ("train_quality", "cleanup", "sampling", "apps", "follow", "keypoints", "onnx", "gltf", "render", "scale")  # in order
 
 
 def bench(script: str, args: list[str], scratch: Path, verbose: bool) -> list[dict]:
@@ -74,6 +74,19 @@ def quality_goals(q: dict) -> list[tuple[str, bool]]:
     ]
 
 
+def keypoint_goals(s: dict, c: dict) -> list[tuple[str, bool]]:
+    """Issue 28's goals for one keypoint clip: sinmdm's cleaned samples (``s``) against
+    baseline (c) on the same positions (``c``)."""
+    goals = [
+        ("training ≤ 10 min", s["train_min"] <= 10.0),
+        ("coverage ≥ 0.9", s["coverage"] >= 0.9),
+        (f"global diversity ≥ 1.2 × (c) = {1.2 * c['global_diversity']:.2f}", s["global_diversity"] >= 1.2 * c["global_diversity"]),
+        (f"replay ≤ (c)'s {c['replay_s']:.2f} s", s["replay_s"] <= c["replay_s"]),
+        ("jerk ≤ 1.1", s["jerk_ratio"] <= 1.1),
+    ]
+    return goals + ([("3D bone lengths within 1%", s["bone_worst"] <= 0.01)] if s["clip"].endswith("3d") else [])
+
+
 def goal_text(goals: list[tuple[str, bool]]) -> str:
     missed = [what for what, met in goals if not met]
     held = len(goals) - len(missed)
@@ -98,7 +111,7 @@ def main() -> None:
         shared = ["--runs", str(runs)]
         per_clip = [*shared, "--clips", args.clips, "--n", str(args.n)]
         arguments = {"train_quality": per_clip, "cleanup": per_clip, "sampling": shared, "apps": shared, "follow": shared,
-                     "onnx": shared}
+                     "keypoints": [*shared, "--documented"], "onnx": shared}
         figures = {name: bench(f"{name}.py", arguments.get(name, []), scratch, args.verbose) for name in BENCHMARKS}
         where = f"{(time.monotonic() - started) / 60:.0f} min; runs in {runs}, figures saved in {scratch}"
     print(f"Machine: {machine()}. All figures from `python benchmarks/run_all.py` ({where}).")
@@ -190,6 +203,7 @@ def table(figures: dict[str, list[dict]], n: int) -> list[tuple[str, str, str, s
             f"({f['coverage_heading_removed']:.2f} heading removed); sliding [{bands}]; jerk {f['jerk_ratio']:.2f}{stop}",
             goal,
         ))
+    rows += keypoint_rows(figures["keypoints"])
     for o in onnx:
         rows.append(("ONNX export (`sinmdm export`)", "salsa", f"{o['export_s']:.1f} s, {o['onnx_mb']:.1f} MB", f"≤ 30 s ({verdict(o['export_s'], 30.0)})"))
         rows.append((
@@ -208,6 +222,21 @@ def table(figures: dict[str, list[dict]], n: int) -> list[tuple[str, str, str, s
     for s in scale:
         rows.append(("scale", s["case"], f"{s['seconds']:.1f} s, {s['peak_mb']:.0f} MB peak ({s['notes']})", ""))
 
+    return rows
+
+
+def keypoint_rows(figures: list[dict]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for k in figures:
+        baseline = next(b for b in figures if b["clip"] == k["clip"] and b["method"].startswith("baseline"))
+        goal = goal_text(keypoint_goals(k, baseline)) if k["method"].startswith("sinmdm") else ""
+        rows.append((
+            "keypoints, 2x" if k["method"].startswith("sinmdm") else "", f"{k['clip']}: {k['method']}",
+            f"train {k['train_min']:.1f} min; {k['samples']} samples, {k['steps']} steps: coverage {k['coverage']:.3f} "
+            f"(strict {k['coverage_strict']:.3f}); global diversity {k['global_diversity']:.3f}; replay {k['replay_s']:.2f} s; "
+            f"jerk {k['jerk_ratio']:.2f}; sliding {k['sliding_ratio']:.2f}; bones: worst {100 * k['bone_worst']:.2f}%, "
+            f"median {100 * k['bone_median']:.2f}%, spread {k['bone_spread']:.2f}", goal,
+        ))
     return rows
 
 

@@ -84,7 +84,7 @@ TrainFps = Annotated[Optional[float], typer.Option(
 )]
 Edges = Annotated[Optional[str], typer.Option(
     "--edges", rich_help_panel=INPUT,
-    help="Keypoint clips: the bones, as joint index pairs (0-1,1-2,1-3) or a JSON file of [a, b] pairs; a tree "
+    help="Keypoint clips: the bones, as joint index pairs (0-1,1-2,1-3) or a JSON list of index pairs; a tree "
     "or several. Default: the .npz's own 'edges'.",
 )]
 KeypointRoot = Annotated[Optional[str], typer.Option(
