@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Optional
 
 import numpy as np
-from scipy.ndimage import correlate1d
+from scipy.signal import savgol_filter
 
 from ..anim.motion import Motion
 from ..anim.rotations import matrix_to_quaternion, quaternion_to_matrix
@@ -28,13 +28,13 @@ def smooth(motion: Motion, seconds: float = SMOOTH_SECONDS[-1]) -> Motion:
     # q and -q are one rotation: flip signs so each joint's quaternion is continuous.
     flip = np.cumsum((quat[1:] * quat[:-1]).sum(-1) < 0, axis=0) % 2 == 1
     quat[1:][flip] *= -1
-    quat = savitzky_golay(quat, window, SMOOTH_ORDER)
+    quat = savgol_filter(quat, window, SMOOTH_ORDER, axis=0, mode="interp")
     rotations = quaternion_to_matrix(quat / np.linalg.norm(quat, axis=-1, keepdims=True))
     still = np.setdiff1d(np.arange(motion.skeleton.n_joints), motion.skeleton.rotating_joints)
     rotations[:, still] = motion.rotations[:, still]
     translations = motion.translations.copy()
     moving = motion.skeleton.positioned_joints
-    translations[:, moving] = savitzky_golay(motion.translations[:, moving], window, SMOOTH_ORDER)
+    translations[:, moving] = savgol_filter(motion.translations[:, moving], window, SMOOTH_ORDER, axis=0, mode="interp")
     return replace(motion, rotations=rotations, translations=translations)
 
 
@@ -50,20 +50,6 @@ def smoothing(
         if jerk(smoothed) <= SMOOTH_AIM * jerk_limit:
             return seconds, smoothed
     return windows[-1], smooth(motion, windows[-1])
-
-
-def savitzky_golay(x: np.ndarray, window: int, order: int) -> np.ndarray:
-    """``x`` smoothed along its first axis by a Savitzky-Golay filter of odd ``window``
-    (at most len(x)) and polynomial ``order``; the first and last half windows take the
-    polynomial fitted to the first and last window (scipy.signal's savgol_filter, mode
-    "interp", whose module costs half a second of start-up for this one filter)."""
-    half = window // 2
-    basis = np.vander(np.arange(window, dtype=np.float64) - half, order + 1, increasing=True)
-    ends = basis @ np.linalg.pinv(basis)  # row k: the fitted polynomial's value at position k of a window
-    out = correlate1d(np.asarray(x, dtype=np.float64), ends[half], axis=0)  # right wherever a whole window fits
-    out[:half] = np.tensordot(ends[:half], x[:window], axes=1)
-    out[len(x) - half:] = np.tensordot(ends[window - half:], x[-window:], axes=1)
-    return out
 
 
 def odd(n: int) -> int:

@@ -18,7 +18,7 @@ from sinmdm.cleanup.labels import hysteresis
 from sinmdm.cleanup.limbs import bend_joint, effectors, limb_bends, limb_chain
 from sinmdm.cleanup.pins import ALONG_FIRST, BLEND_SECONDS, pin_steps, pin_targets
 from sinmdm.cleanup.pipeline import cleanup
-from sinmdm.cleanup.smoothing import savitzky_golay, smooth
+from sinmdm.cleanup.smoothing import smooth
 from sinmdm.evaluation.metrics import jerk, loop_seam_step
 
 FRAMES = 60
@@ -493,13 +493,3 @@ def test_smoothing_removes_jitter_and_keeps_a_smooth_motion():
     assert np.abs(angle(smooth(noisy)) - swing).std() < 0.5 * noise.std()  # jitter reduced
     assert np.abs(angle(smooth(smooth_motion)) - swing).max() < np.radians(0.5)  # smooth motion kept
 
-
-@pytest.mark.parametrize("frames, window, order", [(5, 5, 3), (9, 5, 2), (60, 7, 3), (200, 37, 3)])
-def test_savitzky_golay_is_scipys_interp_mode(frames, window, order):
-    """Ours instead of scipy.signal's (whose import costs half a second): the same filter,
-    edges included."""
-    from scipy.signal import savgol_filter
-
-    x = np.random.default_rng(frames).normal(size=(frames, 3, 4))
-    np.testing.assert_allclose(savitzky_golay(x, window, order), savgol_filter(x, window, order, axis=0, mode="interp"),
-                               atol=1e-12)
